@@ -1,0 +1,138 @@
+//! Configuration: a TOML file, `AGENTD_*` environment variables and flags,
+//! merged once into one typed `Config` (flags and environment win over the
+//! file, the file over defaults).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde::Deserialize;
+
+/// Options shared by `serve` and `run`.
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// A TOML config file.
+    #[arg(long, env = "AGENTD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where agentd keeps its SQLite database and workspaces.
+    #[arg(long, env = "AGENTD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://…` to use PostgreSQL instead of SQLite in the data dir.
+    #[arg(long, env = "AGENTD_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Default model for sessions that name none.
+    #[arg(long, env = "AGENTD_MODEL")]
+    pub model: Option<String>,
+}
+
+/// The config file's shape; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    model: Option<String>,
+    max_turns: Option<u32>,
+    system_prompt: Option<String>,
+}
+
+/// The merged configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub model: Option<String>,
+    pub max_turns: Option<u32>,
+    pub system_prompt: Option<String>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
+
+impl Config {
+    pub fn load(common: &CommonArgs, listen: Option<SocketAddr>) -> Result<Self> {
+        let file = match &common.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let default_listen: SocketAddr =
+            DEFAULT_LISTEN.parse().context("default listen address")?;
+        Ok(Self {
+            listen: listen.or(file.listen).unwrap_or(default_listen),
+            data_dir: common
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(default_data_dir),
+            database_url: common.database_url.clone().or(file.database_url),
+            model: common.model.clone().or(file.model),
+            max_turns: file.max_turns,
+            system_prompt: file.system_prompt,
+        })
+    }
+
+    /// The database to open: the URL if given, else SQLite in the data dir.
+    pub fn database(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("agentd.db").display()),
+        }
+    }
+
+    pub fn engine(&self) -> agentd_core::EngineConfig {
+        let mut engine = agentd_core::EngineConfig::default();
+        if let Some(model) = &self.model {
+            engine.default_model = model.clone();
+        }
+        if let Some(max_turns) = self.max_turns {
+            engine.max_turns = max_turns;
+        }
+        if let Some(prompt) = &self.system_prompt {
+            engine.system_prompt = prompt.clone();
+        }
+        engine
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+/// `$XDG_DATA_HOME/agentd`, else `~/.local/share/agentd`, else `./.agentd`.
+fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("agentd");
+    }
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".local/share/agentd"),
+        None => PathBuf::from(".agentd"),
+    }
+}
+
+/// Open the store and the model client the config names.
+pub async fn open_engine(config: &Config, recover: bool) -> Result<agentd_core::SessionManager> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+    }
+    let store = agentd_store::Store::connect(&config.database())
+        .await
+        .context("cannot open the database")?;
+    let anthropic = agentd_llm::AnthropicConfig::from_env();
+    let model =
+        agentd_llm::AnthropicClient::new(anthropic).context("invalid model client settings")?;
+    let mut engine = config.engine();
+    engine.recover_on_start = recover;
+    agentd_core::SessionManager::start(
+        engine,
+        store,
+        std::sync::Arc::new(model),
+        agentd_tools::Registry::builtin(),
+    )
+    .await
+    .context("cannot start the session engine")
+}

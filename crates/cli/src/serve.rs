@@ -1,0 +1,67 @@
+//! `agentd serve`.
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{CommonArgs, Config};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Address to listen on (default 127.0.0.1:7700; port 0 picks a free one).
+    #[arg(long, env = "AGENTD_LISTEN")]
+    pub listen: Option<SocketAddr>,
+}
+
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    init_tracing();
+    let config = Config::load(&args.common, args.listen)?;
+    let manager = crate::config::open_engine(&config, true).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr().context("listener address")?;
+    // Scripts and tests read this line to find the port.
+    println!("agentd listening on http://{addr}");
+    tracing::info!(%addr, database = manager.store().backend().as_str(), "agentd serving");
+    let state = agentd_server::AppState::new(manager.clone());
+    agentd_server::serve(listener, state, shutdown_signal())
+        .await
+        .context("server error")?;
+    tracing::info!("shutting down: interrupting running turns");
+    manager.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+pub fn init_tracing() {
+    let filter = EnvFilter::try_from_env("AGENTD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

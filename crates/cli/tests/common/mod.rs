@@ -1,0 +1,286 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Harness for end-to-end tests: a real `agentd serve` process (SQLite or
+//! PostgreSQL) talking to the testkit's Anthropic fake, driven over HTTP,
+//! SSE and WebSocket like any client.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use agentd_testkit::FakeAnthropic;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per backend.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body($crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$body($crate::common::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub data_dir: tempfile::TempDir,
+    database_url: Option<String>,
+    _pg: Option<agentd_store::testing::PgGuard>,
+    anthropic_url: String,
+    pub http: reqwest::Client,
+    pub stderr_log: PathBuf,
+}
+
+impl Server {
+    pub async fn start(backend: Backend, fake: &FakeAnthropic) -> Server {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, pg) = match backend {
+            Backend::Sqlite => (None, None),
+            Backend::Postgres => {
+                let guard = agentd_store::testing::postgres_new_database()
+                    .await
+                    .expect("postgres database");
+                (Some(guard.url().to_owned()), Some(guard))
+            }
+        };
+        let stderr_log = data_dir.path().join("server.log");
+        let mut server = Server {
+            child: None,
+            base: String::new(),
+            data_dir,
+            database_url,
+            _pg: pg,
+            anthropic_url: fake.base_url(),
+            http: reqwest::Client::new(),
+            stderr_log,
+        };
+        server.spawn().await;
+        server
+    }
+
+    async fn spawn(&mut self) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_agentd"));
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(self.data_dir.path());
+        if let Some(url) = &self.database_url {
+            cmd.arg("--database-url").arg(url);
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.stderr_log)
+            .expect("log file");
+        cmd.env("ANTHROPIC_BASE_URL", &self.anthropic_url)
+            .env("ANTHROPIC_API_KEY", "sk-ant-test-key-e2e")
+            .env("AGENTD_LOG", "info,agentd=debug")
+            .env_remove("AGENTD_CONFIG")
+            .env_remove("AGENTD_DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("spawn agentd");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("agentd did not start in time")
+            .expect("read stdout")
+            .unwrap_or_else(|| panic!("agentd exited: {}", self.log()));
+        let url = line
+            .rsplit(' ')
+            .next()
+            .expect("listen line")
+            .trim()
+            .to_owned();
+        assert!(url.starts_with("http://"), "unexpected first line: {line}");
+        self.base = url;
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        self.child = Some(child);
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub async fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.start_kill().expect("kill");
+            let _ = child.wait().await;
+        }
+    }
+
+    pub async fn restart(&mut self) {
+        self.kill9().await;
+        self.spawn().await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let res = self.http.get(self.url(path)).send().await.expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn create_session(&self, workspace: &Path, prompt: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/sessions",
+                json!({"prompt": prompt, "workspace": {"path": workspace}}),
+            )
+            .await;
+        assert_eq!(status, 201, "create session: {body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// All stored events of a session (JSON page).
+    pub async fn events(&self, id: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get(&format!(
+                "/api/v1/sessions/{id}/events?format=json&limit=10000"
+            ))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["events"].as_array().expect("events").clone()
+    }
+
+    /// Poll until the session's status is one of `statuses`.
+    pub async fn wait_status(&self, id: &str, statuses: &[&str]) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, body) = self.get(&format!("/api/v1/sessions/{id}")).await;
+            if statuses.iter().any(|s| body["status"] == *s) {
+                return body;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "session {id} never reached {statuses:?}; last: {body}\nlog:\n{}",
+                    self.log()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Read SSE frames from `GET …/events` until `stop` says so; returns
+    /// (id, event name, data) per frame.
+    pub async fn sse_until(
+        &self,
+        id: &str,
+        last_event_id: Option<u64>,
+        mut stop: impl FnMut(&Value) -> bool,
+    ) -> Vec<(u64, String, Value)> {
+        let mut req = self
+            .http
+            .get(self.url(&format!("/api/v1/sessions/{id}/events")));
+        if let Some(last) = last_event_id {
+            req = req.header("Last-Event-ID", last.to_string());
+        }
+        let res = req.send().await.expect("sse");
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        let mut stream = eventsource_stream::EventStream::new(res.bytes_stream());
+        let mut frames = Vec::new();
+        let read = async {
+            while let Some(Ok(ev)) = stream.next().await {
+                let data: Value = serde_json::from_str(&ev.data).expect("json data");
+                let done = stop(&data);
+                frames.push((ev.id.parse().expect("numeric id"), ev.event, data));
+                if done {
+                    break;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), read)
+            .await
+            .expect("sse timed out");
+        frames
+    }
+}
+
+/// A temporary git repository with one commit.
+pub fn git_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["init", "-q", "-b", "main"]);
+    std::fs::write(dir.path().join("README.md"), "# demo\n").expect("write");
+    run(&["add", "."]);
+    run(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "commit",
+        "-qm",
+        "init",
+    ]);
+    dir
+}
+
+/// Event types in order.
+pub fn types(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+pub fn seqs(events: &[Value]) -> Vec<u64> {
+    events
+        .iter()
+        .map(|e| e["seq"].as_u64().expect("seq"))
+        .collect()
+}

@@ -1,0 +1,104 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! `kill -9` of the server in the middle of a turn, then a restart: every
+//! acknowledged session, message and event is there, the running turn is
+//! marked interrupted, streams resume with no gap, and the conversation
+//! continues (including a message acknowledged just before the crash).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use agentd_testkit::{FakeAnthropic, turn};
+use common::{Backend, Server, git_repo, seqs};
+use serde_json::{Value, json};
+
+async fn kill_9_mid_turn_loses_nothing_acknowledged(backend: Backend) {
+    let fake = FakeAnthropic::start().await;
+    fake.push(
+        turn()
+            .text("Starting a long job.")
+            .tool_use("bash", json!({"command": "echo started; sleep 5"})),
+    );
+    let mut server = Server::start(backend, &fake).await;
+    let repo = git_repo();
+    let id = server.create_session(repo.path(), "do the long job").await;
+    server
+        .sse_until(&id, None, |d| d["type"] == "tool.output")
+        .await;
+    let (status, queued) = server
+        .post(
+            &format!("/api/v1/sessions/{id}/messages"),
+            json!({"text": "after that, say hi"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(queued["queued"], true);
+    let before = server.events(&id).await;
+    let acked = before.len() as u64;
+
+    // The recovered queued message runs first, then the follow-up.
+    fake.push(turn().text("hi"));
+    server.restart().await;
+
+    let session = server.wait_status(&id, &["idle"]).await;
+    let after = server.events(&id).await;
+    assert_eq!(
+        &after[..before.len()],
+        &before[..],
+        "acknowledged events survived unchanged"
+    );
+    assert_eq!(
+        seqs(&after),
+        (1..=after.len() as u64).collect::<Vec<_>>(),
+        "no gap"
+    );
+    let tail: Vec<(String, Value)> = after[before.len()..]
+        .iter()
+        .take(3)
+        .map(|e| (e["type"].as_str().unwrap().to_owned(), e["data"].clone()))
+        .collect();
+    assert_eq!(tail[0].0, "error");
+    assert_eq!(tail[0].1["code"], "interrupted");
+    assert_eq!(tail[1].0, "turn.completed");
+    assert_eq!(tail[1].1["stop_reason"], "interrupted");
+    assert_eq!(tail[1].1["turn"], 1);
+    assert_eq!(
+        tail[2].1,
+        json!({"status": "interrupted", "reason": "the server stopped while this turn was running"})
+    );
+    assert_eq!(session["turns"], 2);
+
+    // A reconnecting SSE client gets exactly the rest.
+    let last = after.last().unwrap().clone();
+    let frames = server.sse_until(&id, Some(acked), |d| d == &last).await;
+    assert_eq!(
+        frames.iter().map(|f| f.0).collect::<Vec<_>>(),
+        (acked + 1..=after.len() as u64).collect::<Vec<_>>()
+    );
+
+    // The model saw the interrupted call answered, then the queued message.
+    let request = fake.message_requests().pop().unwrap();
+    let messages = request["messages"].as_array().unwrap();
+    let result = &messages[2]["content"][0];
+    assert_eq!(result["type"], "tool_result");
+    assert_eq!(result["is_error"], true);
+    assert!(result["content"].as_str().unwrap().contains("interrupted"));
+    assert_eq!(messages[2]["content"][1]["text"], "after that, say hi");
+
+    // And the user can carry on.
+    fake.push(turn().text("still here"));
+    server
+        .post(
+            &format!("/api/v1/sessions/{id}/messages"),
+            json!({"text": "you there?"}),
+        )
+        .await;
+    let started = Instant::now();
+    let session = server.wait_status(&id, &["idle"]).await;
+    assert_eq!(session["turns"], 3, "took {:?}", started.elapsed());
+    let _ = Duration::ZERO;
+}
+both_backends!(
+    kill_9_mid_turn_loses_nothing_acknowledged,
+    kill_9_mid_turn_loses_nothing_acknowledged
+);

@@ -1,0 +1,54 @@
+//! Engine settings, loaded once by the binary and passed down.
+
+use std::time::Duration;
+
+use agentd_llm::RetryPolicy;
+use agentd_tools::ToolLimits;
+
+/// What the engine needs to know; built by the cli from the merged config.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Model used when a session names none.
+    pub default_model: String,
+    /// Model requests allowed in one turn before it stops with `max_turns`.
+    pub max_turns: u32,
+    /// Retries of a sample whose stream failed after it started.
+    pub stream_retry: RetryPolicy,
+    /// Base system prompt; the workspace path is appended.
+    pub system_prompt: String,
+    pub tool_limits: ToolLimits,
+    /// Characters of tool output kept in `tool.completed` events (the model
+    /// gets the full, already capped output).
+    pub event_output_chars: usize,
+    /// How long a cancelled turn may take to wind down before delete gives up
+    /// waiting for it.
+    pub cancel_grace: Duration,
+    /// Subscriber queue length before a slow reader is dropped.
+    pub subscriber_buffer: usize,
+    /// Mark turns a previous process left running as interrupted and resume
+    /// acknowledged inputs. Off for `agentd run`, which must not touch the
+    /// sessions of a server sharing its database.
+    pub recover_on_start: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            default_model: "claude-sonnet-4-5".to_owned(),
+            max_turns: 100,
+            stream_retry: RetryPolicy::default(),
+            system_prompt: DEFAULT_SYSTEM_PROMPT.to_owned(),
+            tool_limits: ToolLimits::default(),
+            event_output_chars: 8_000,
+            cancel_grace: Duration::from_secs(5),
+            subscriber_buffer: 4_096,
+            recover_on_start: true,
+        }
+    }
+}
+
+const DEFAULT_SYSTEM_PROMPT: &str = "You are a coding agent run by agentd. You work in a \
+workspace directory through the tools you are given: run shell commands with bash, read and \
+change files with read_file, write_file and edit_file, and find things with glob, list and \
+grep. Paths are relative to the workspace root. Work step by step, check your work, and end \
+with a short summary of what you did.";

@@ -1,0 +1,160 @@
+//! Running the tool calls of one assistant message, one after another, each
+//! with live output, a result for the model and events for people.
+
+use std::time::Instant;
+
+use agentd_llm::ContentBlock;
+use agentd_protocol::EventData;
+use agentd_protocol::event::{
+    FileChangeKind, FileChanged, OutputStream, ToolCompleted, ToolOutput, ToolStarted,
+};
+use agentd_tools::{ChangeKind, OutputChunk, ToolContext, ToolOutcome, Workspace, truncate_output};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::turn::Turn;
+
+const CANCELLED: &str = "cancelled: the user interrupted the turn before this tool call ran";
+
+pub(crate) struct ToolCall {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) input: Value,
+}
+
+impl ToolCall {
+    pub(crate) fn all_in(content: &[ContentBlock]) -> Vec<ToolCall> {
+        content
+            .iter()
+            .filter_map(|b| match b {
+                ContentBlock::ToolUse { id, name, input } => Some(ToolCall {
+                    id: id.clone(),
+                    name: name.clone(),
+                    input: input.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+pub(crate) struct Dispatched {
+    /// One `tool_result` per call, in call order.
+    pub(crate) results: Vec<ContentBlock>,
+    pub(crate) cancelled: bool,
+}
+
+pub(crate) async fn dispatch_tools(turn: &Turn<'_>, calls: Vec<ToolCall>) -> Dispatched {
+    let mut results = Vec::with_capacity(calls.len());
+    for call in calls {
+        if turn.cancel.is_cancelled() {
+            results.push(result(&call.id, CANCELLED, true));
+            continue;
+        }
+        let outcome = run_one(turn, &call).await;
+        results.push(result(&call.id, &outcome.content, outcome.is_error));
+    }
+    Dispatched {
+        results,
+        cancelled: turn.cancel.is_cancelled(),
+    }
+}
+
+fn result(id: &str, content: &str, is_error: bool) -> ContentBlock {
+    ContentBlock::ToolResult {
+        tool_use_id: id.to_owned(),
+        content: content.to_owned(),
+        is_error,
+    }
+}
+
+async fn run_one(turn: &Turn<'_>, call: &ToolCall) -> ToolOutcome {
+    let inner = &turn.manager.inner;
+    turn.emit(EventData::ToolStarted(ToolStarted {
+        call_id: call.id.clone(),
+        tool: call.name.clone(),
+        input: call.input.clone(),
+    }))
+    .await;
+    let started = Instant::now();
+    let outcome = match (
+        inner.tools.get(&call.name),
+        Workspace::new(std::path::Path::new(&turn.record.workspace_path)),
+    ) {
+        (None, _) => ToolOutcome {
+            content: format!(
+                "unknown tool {:?}; available: {}",
+                call.name,
+                inner.tools.names().join(", ")
+            ),
+            is_error: true,
+            changes: Vec::new(),
+        },
+        (Some(_), Err(e)) => ToolOutcome {
+            content: format!("the workspace is not usable: {e}"),
+            is_error: true,
+            changes: Vec::new(),
+        },
+        (Some(tool), Ok(workspace)) => {
+            let (tx, mut rx) = mpsc::unbounded_channel::<OutputChunk>();
+            let ctx = ToolContext {
+                workspace,
+                cancel: turn.cancel.child_token(),
+                output: Some(tx),
+                limits: inner.config.tool_limits.clone(),
+                launcher: inner.launcher.clone(),
+            };
+            let outcome = {
+                let run = tool.call(call.input.clone(), &ctx);
+                tokio::pin!(run);
+                loop {
+                    tokio::select! {
+                        outcome = &mut run => break outcome,
+                        Some(chunk) = rx.recv() => emit_output(turn, &call.id, chunk).await,
+                    }
+                }
+            };
+            drop(ctx);
+            // Output the tool wrote just before it returned.
+            while let Ok(chunk) = rx.try_recv() {
+                emit_output(turn, &call.id, chunk).await;
+            }
+            outcome
+        }
+    };
+    turn.emit(EventData::ToolCompleted(ToolCompleted {
+        call_id: call.id.clone(),
+        tool: call.name.clone(),
+        ok: !outcome.is_error,
+        output: truncate_output(&outcome.content, inner.config.event_output_chars),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }))
+    .await;
+    for change in &outcome.changes {
+        turn.emit(EventData::FileChanged(FileChanged {
+            path: change.path.clone(),
+            change: match change.kind {
+                ChangeKind::Added => FileChangeKind::Added,
+                ChangeKind::Modified => FileChangeKind::Modified,
+                ChangeKind::Deleted => FileChangeKind::Deleted,
+            },
+            lines_added: change.lines_added,
+            lines_removed: change.lines_removed,
+        }))
+        .await;
+    }
+    outcome
+}
+
+async fn emit_output(turn: &Turn<'_>, call_id: &str, chunk: OutputChunk) {
+    let stream = match chunk.stream {
+        agentd_tools::OutputStream::Stdout => OutputStream::Stdout,
+        agentd_tools::OutputStream::Stderr => OutputStream::Stderr,
+    };
+    turn.emit(EventData::ToolOutput(ToolOutput {
+        call_id: call_id.to_owned(),
+        stream,
+        chunk: chunk.text,
+    }))
+    .await;
+}

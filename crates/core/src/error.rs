@@ -1,0 +1,40 @@
+//! Engine errors; each maps to one stable API error code.
+
+use agentd_protocol::ErrorCode;
+use agentd_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("session not found")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    WorkspaceInvalid(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+    #[error("storage error: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    EventLog(#[from] crate::log::LogError),
+}
+
+impl CoreError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Invalid(_) => ErrorCode::ValidationFailed,
+            Self::WorkspaceInvalid(_) => ErrorCode::WorkspaceInvalid,
+            Self::Unsupported(_) => ErrorCode::Unsupported,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::ShuttingDown => ErrorCode::Unavailable,
+            Self::Store(StoreError::NotFound(_)) => ErrorCode::NotFound,
+            Self::Store(StoreError::Conflict(_)) => ErrorCode::Conflict,
+            Self::Store(_) | Self::EventLog(_) => ErrorCode::Unavailable,
+        }
+    }
+}

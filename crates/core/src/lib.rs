@@ -1,0 +1,25 @@
+//! The session engine: sessions, the builtin turn loop, the durable event
+//! log writer and the event bus.
+//!
+//! Architecture invariant: core knows nothing of HTTP (no axum). It turns
+//! model stream events into protocol events, appends them to the store and
+//! fans them out; the server only translates requests and streams.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod bus;
+mod config;
+mod conversation;
+mod dispatch;
+mod driver;
+mod error;
+mod log;
+mod manager;
+mod recovery;
+mod sample;
+mod turn;
+
+pub use bus::{EventBus, PublishedEvent};
+pub use config::EngineConfig;
+pub use error::CoreError;
+pub use log::LogError;
+pub use manager::SessionManager;

@@ -1,0 +1,119 @@
+//! Request and response bodies of the HTTP and WebSocket API.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::event::InputKind;
+use crate::{
+    EventEnvelope, PermissionMode, Runtime, SessionId, SessionStatus, SessionView, WorkspaceSpec,
+};
+
+/// `POST /api/v1/sessions`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSessionRequest {
+    /// The first message; the session starts working on it at once.
+    pub prompt: String,
+    pub workspace: WorkspaceSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<Runtime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_mode: Option<PermissionMode>,
+    /// A short title; defaults to the first line of the prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Overrides the server's limit on model requests per turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_turns: Option<u32>,
+}
+
+/// `POST /api/v1/sessions/{id}/messages` and `/steer`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageRequest {
+    pub text: String,
+}
+
+/// What happened to a message or steer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InputAccepted {
+    pub input_id: String,
+    pub kind: InputKind,
+    /// True when a turn was running and the input waits for it.
+    pub queued: bool,
+    pub session: SessionView,
+}
+
+/// `GET /api/v1/sessions`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SessionList {
+    pub sessions: Vec<SessionView>,
+    /// Pass as `before` to get the next (older) page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<SessionId>,
+}
+
+/// `GET /api/v1/sessions/{id}/events?format=json` (a page of the log).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventPage {
+    pub events: Vec<EventEnvelope>,
+}
+
+/// Messages a WebSocket client sends on `/api/v1/ws`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WsClientMessage {
+    /// Start receiving a session's events with `seq > after` (default 0).
+    Subscribe {
+        session_id: SessionId,
+        #[serde(default)]
+        after: u64,
+    },
+    Unsubscribe {
+        session_id: SessionId,
+    },
+    Ping,
+}
+
+/// Messages the server sends on `/api/v1/ws`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WsServerMessage {
+    Subscribed {
+        session_id: SessionId,
+        after: u64,
+    },
+    Unsubscribed {
+        session_id: SessionId,
+        reason: String,
+    },
+    Event {
+        event: EventEnvelope,
+    },
+    /// The subscription was dropped because the client read too slowly;
+    /// subscribe again with `after = last_seq` to resume from the log.
+    Lagged {
+        session_id: SessionId,
+        last_seq: u64,
+    },
+    Error {
+        code: crate::ErrorCode,
+        message: String,
+    },
+    Pong,
+}
+
+/// `GET /readyz`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Readiness {
+    pub ready: bool,
+    pub database: String,
+}
+
+/// A status filter for listing sessions.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionFilter {
+    pub status: Option<SessionStatus>,
+}

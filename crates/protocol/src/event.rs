@@ -1,0 +1,275 @@
+//! The event vocabulary: everything a client sees of a session.
+//!
+//! Events are appended to the session's durable log (which assigns `seq`,
+//! contiguous from 1) before any subscriber sees them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::{ErrorCode, SessionId, SessionStatus, TurnStopReason, Usage};
+
+/// One event as stored and streamed:
+/// `{"seq", "session_id", "ts", "type", "data"}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventEnvelope {
+    pub seq: u64,
+    pub session_id: SessionId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ts: OffsetDateTime,
+    #[serde(flatten)]
+    pub event: EventData,
+}
+
+impl EventEnvelope {
+    pub fn event_type(&self) -> &'static str {
+        self.event.event_type()
+    }
+}
+
+/// The `type` and `data` of an event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", content = "data")]
+pub enum EventData {
+    #[serde(rename = "session.status")]
+    SessionStatus(StatusChanged),
+    #[serde(rename = "turn.started")]
+    TurnStarted(TurnStarted),
+    #[serde(rename = "turn.completed")]
+    TurnCompleted(TurnCompleted),
+    #[serde(rename = "input.queued")]
+    InputQueued(InputQueued),
+    #[serde(rename = "message.started")]
+    MessageStarted(MessageStarted),
+    #[serde(rename = "message.completed")]
+    MessageCompleted(MessageCompleted),
+    #[serde(rename = "text.delta")]
+    TextDelta(Delta),
+    #[serde(rename = "thinking.delta")]
+    ThinkingDelta(Delta),
+    #[serde(rename = "tool.started")]
+    ToolStarted(ToolStarted),
+    #[serde(rename = "tool.output")]
+    ToolOutput(ToolOutput),
+    #[serde(rename = "tool.completed")]
+    ToolCompleted(ToolCompleted),
+    #[serde(rename = "file.changed")]
+    FileChanged(FileChanged),
+    #[serde(rename = "usage")]
+    Usage(UsageReport),
+    #[serde(rename = "error")]
+    Error(ErrorEvent),
+}
+
+impl EventData {
+    /// The wire name (`type`) of this event.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::SessionStatus(_) => "session.status",
+            Self::TurnStarted(_) => "turn.started",
+            Self::TurnCompleted(_) => "turn.completed",
+            Self::InputQueued(_) => "input.queued",
+            Self::MessageStarted(_) => "message.started",
+            Self::MessageCompleted(_) => "message.completed",
+            Self::TextDelta(_) => "text.delta",
+            Self::ThinkingDelta(_) => "thinking.delta",
+            Self::ToolStarted(_) => "tool.started",
+            Self::ToolOutput(_) => "tool.output",
+            Self::ToolCompleted(_) => "tool.completed",
+            Self::FileChanged(_) => "file.changed",
+            Self::Usage(_) => "usage",
+            Self::Error(_) => "error",
+        }
+    }
+
+    /// The `data` object alone, as stored in the log.
+    pub fn data_json(&self) -> Value {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(mut map)) => map.remove("data").unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+
+    /// Rebuild an event from its stored `type` and `data`.
+    pub fn from_parts(event_type: &str, data: Value) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(serde_json::json!({ "type": event_type, "data": data }))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StatusChanged {
+    pub status: SessionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TurnStarted {
+    pub turn: u32,
+    /// The user text that started the turn.
+    pub input: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TurnCompleted {
+    pub turn: u32,
+    pub stop_reason: TurnStopReason,
+    /// Usage of this turn alone.
+    pub usage: Usage,
+}
+
+/// Whether a person's input starts a new turn or steers the running one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    /// A follow-up message: runs as the next turn.
+    Message,
+    /// Injected into the running turn at the next tool boundary.
+    Steer,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InputQueued {
+    pub input_id: String,
+    pub kind: InputKind,
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MessageStarted {
+    pub message_id: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MessageCompleted {
+    pub message_id: String,
+    pub role: Role,
+    /// Content blocks in the Anthropic Messages shape (text, thinking,
+    /// tool_use, tool_result).
+    pub content: Vec<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Delta {
+    pub message_id: String,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ToolStarted {
+    pub call_id: String,
+    pub tool: String,
+    pub input: Value,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ToolOutput {
+    pub call_id: String,
+    pub stream: OutputStream,
+    pub chunk: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ToolCompleted {
+    pub call_id: String,
+    pub tool: String,
+    pub ok: bool,
+    /// What the model receives, truncated for the event.
+    pub output: String,
+    pub duration_ms: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FileChangeKind {
+    Added,
+    Modified,
+    Deleted,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FileChanged {
+    /// Relative to the workspace root.
+    pub path: String,
+    pub change: FileChangeKind,
+    pub lines_added: u64,
+    pub lines_removed: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UsageReport {
+    /// This model call.
+    #[serde(flatten)]
+    pub call: Usage,
+    /// The session's running totals including this call.
+    pub totals: Usage,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorEvent {
+    pub code: ErrorCode,
+    pub message: String,
+    pub retryable: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    #[test]
+    fn envelope_has_the_documented_shape() {
+        let id: SessionId = "0190f5a4-7c1e-7000-8000-000000000001".parse().unwrap();
+        let env = EventEnvelope {
+            seq: 3,
+            session_id: id,
+            ts: time::macros::datetime!(2026-11-21 10:00:00 UTC),
+            event: EventData::TextDelta(Delta {
+                message_id: "msg_1".into(),
+                text: "hi".into(),
+            }),
+        };
+        let v = serde_json::to_value(&env).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "seq": 3,
+                "session_id": "0190f5a4-7c1e-7000-8000-000000000001",
+                "ts": "2026-11-21T10:00:00Z",
+                "type": "text.delta",
+                "data": {"message_id": "msg_1", "text": "hi"}
+            })
+        );
+        let back: EventEnvelope = serde_json::from_value(v).unwrap();
+        assert_eq!(back, env);
+    }
+
+    #[test]
+    fn parts_round_trip_for_storage() {
+        let ev = EventData::SessionStatus(StatusChanged {
+            status: SessionStatus::Idle,
+            reason: None,
+        });
+        let data = ev.data_json();
+        assert_eq!(data, json!({"status": "idle"}));
+        assert_eq!(EventData::from_parts(ev.event_type(), data).unwrap(), ev);
+        assert!(EventData::from_parts("no.such.type", json!({})).is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! The public contract of agentd: identifiers, the event vocabulary, API
+//! request/response shapes and stable error codes.
+//!
+//! Architecture invariant: this crate is plain data. It depends on serde and
+//! utoipa (for the OpenAPI schema) only, never on tokio, an HTTP stack or a
+//! database, so every other crate (and external clients) can use it.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod api;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod session;
+pub mod usage;
+
+pub use api::*;
+pub use error::{ApiError, ErrorBody, ErrorCode};
+pub use event::{EventData, EventEnvelope};
+pub use ids::SessionId;
+pub use session::{
+    PermissionMode, Runtime, SessionStatus, SessionView, TurnStopReason, WorkspaceSpec,
+};
+pub use usage::Usage;

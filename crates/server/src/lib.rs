@@ -1,0 +1,63 @@
+//! The HTTP face of agentd: the `/api/v1` routes, SSE and WebSocket event
+//! streams, health, readiness, metrics and the OpenAPI document.
+//!
+//! Architecture invariant: handlers are thin. They parse, call the engine
+//! (`agentd-core`) and map its errors to the one error envelope; no session
+//! logic lives here.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod error;
+mod extract;
+mod follow;
+mod metrics;
+mod openapi;
+mod routes;
+mod state;
+
+pub use error::ApiError;
+pub use metrics::Metrics;
+pub use openapi::openapi_json;
+pub use state::AppState;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+/// Largest JSON body accepted on the API.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Every route, with the state, limits and tracing applied.
+pub fn router(state: AppState) -> Router {
+    let (api, _doc) = openapi::api_router().split_for_parts();
+    let metrics = state.metrics.clone();
+    api.merge(routes::health::router())
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serve until `shutdown` resolves; then stop accepting and let open
+/// requests finish (event streams are closed by the engine's shutdown).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Interval of SSE keepalive comments and WebSocket pings.
+pub(crate) const KEEPALIVE: Duration = Duration::from_secs(15);

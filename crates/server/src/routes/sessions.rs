@@ -1,0 +1,137 @@
+//! `/api/v1/sessions`: create, list, get, delete, message, steer, cancel.
+
+use agentd_protocol::{
+    CreateSessionRequest, ErrorBody, InputAccepted, SendMessageRequest, SessionId, SessionList,
+    SessionStatus, SessionView,
+};
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+use crate::extract::{Json, Query, SessionPath};
+use crate::state::AppState;
+
+/// Start a session: it begins working on `prompt` at once.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions",
+    request_body = CreateSessionRequest,
+    responses(
+        (status = 201, description = "The new session", body = SessionView),
+        (status = 400, description = "Invalid request", body = ErrorBody),
+    ))]
+pub(crate) async fn create_session(
+    State(state): State<AppState>,
+    Json(req): Json<CreateSessionRequest>,
+) -> Result<(StatusCode, axum::Json<SessionView>), ApiError> {
+    let view = state.manager.create_session(req, None).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListParams {
+    /// Only sessions with this status.
+    status: Option<SessionStatus>,
+    /// Sessions created before this one (the `next_before` of a page).
+    before: Option<SessionId>,
+    /// Page size, 1 to 200 (default 50).
+    limit: Option<u32>,
+}
+
+/// Sessions, newest first.
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", params(ListParams),
+    responses(
+        (status = 200, description = "A page of sessions", body = SessionList),
+        (status = 400, description = "Invalid parameters", body = ErrorBody),
+    ))]
+pub(crate) async fn list_sessions(
+    State(state): State<AppState>,
+    Query(params): Query<ListParams>,
+) -> Result<axum::Json<SessionList>, ApiError> {
+    let list = state
+        .manager
+        .list_sessions(params.status, params.before, params.limit.unwrap_or(50))
+        .await?;
+    Ok(axum::Json(list))
+}
+
+/// One session with its current status.
+#[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 200, description = "The session", body = SessionView),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ))]
+pub(crate) async fn get_session(
+    State(state): State<AppState>,
+    SessionPath(id): SessionPath,
+) -> Result<axum::Json<SessionView>, ApiError> {
+    Ok(axum::Json(state.manager.get_session(id).await?))
+}
+
+/// Stop the session and delete it with its history.
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such session", body = ErrorBody),
+        (status = 409, description = "The running turn did not stop in time", body = ErrorBody),
+    ))]
+pub(crate) async fn delete_session(
+    State(state): State<AppState>,
+    SessionPath(id): SessionPath,
+) -> Result<StatusCode, ApiError> {
+    state.manager.delete_session(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A follow-up message; queued if a turn is running.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/messages", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    request_body = SendMessageRequest,
+    responses(
+        (status = 202, description = "Accepted (durable)", body = InputAccepted),
+        (status = 400, description = "Invalid request", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ))]
+pub(crate) async fn send_message(
+    State(state): State<AppState>,
+    SessionPath(id): SessionPath,
+    Json(req): Json<SendMessageRequest>,
+) -> Result<(StatusCode, axum::Json<InputAccepted>), ApiError> {
+    let accepted = state.manager.send_message(id, req.text).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(accepted)))
+}
+
+/// A message injected into the running turn at its next tool boundary.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/steer", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    request_body = SendMessageRequest,
+    responses(
+        (status = 202, description = "Accepted (durable)", body = InputAccepted),
+        (status = 400, description = "Invalid request", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ))]
+pub(crate) async fn steer(
+    State(state): State<AppState>,
+    SessionPath(id): SessionPath,
+    Json(req): Json<SendMessageRequest>,
+) -> Result<(StatusCode, axum::Json<InputAccepted>), ApiError> {
+    let accepted = state.manager.steer(id, req.text).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(accepted)))
+}
+
+/// Interrupt the running turn: its model request and tools stop.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/cancel", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 200, description = "The session after the turn stopped", body = SessionView),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ))]
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    SessionPath(id): SessionPath,
+) -> Result<axum::Json<SessionView>, ApiError> {
+    Ok(axum::Json(state.manager.cancel(id).await?))
+}

@@ -1,0 +1,161 @@
+//! `GET /api/v1/ws`: one WebSocket per client, subscribing to many sessions.
+//! Client → server: `subscribe {session_id, after}`, `unsubscribe`, `ping`.
+//! Server → client: `subscribed`, `event {event}`, `lagged`, `unsubscribed`,
+//! `error`, `pong`.
+
+use std::collections::HashMap;
+
+use agentd_core::SessionManager;
+use agentd_protocol::{ErrorCode, SessionId, WsClientMessage, WsServerMessage};
+use axum::extract::State;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::follow::{Item, follow};
+use crate::metrics::StreamGuard;
+use crate::state::AppState;
+
+/// Largest message a client may send.
+const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// Frames queued for a client before its subscriptions start lagging.
+const OUTBOX: usize = 1_024;
+const MAX_SUBSCRIPTIONS: usize = 1_000;
+
+/// Subscribe to many sessions' events over one connection.
+#[utoipa::path(get, path = "/api/v1/ws", tag = "events",
+    responses((status = 101, description = "WebSocket upgrade; see the WsClientMessage and WsServerMessage schemas")))]
+pub(crate) async fn ws(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    upgrade
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| connection(state, socket))
+}
+
+async fn connection(state: AppState, socket: WebSocket) {
+    let _guard = StreamGuard::new(state.metrics.clone());
+    let (mut sink, mut stream) = socket.split();
+    let (out, mut outbox) = mpsc::channel::<Utf8Bytes>(OUTBOX);
+    let writer = tokio::spawn(async move {
+        let mut ping = tokio::time::interval(crate::KEEPALIVE);
+        ping.tick().await;
+        loop {
+            tokio::select! {
+                frame = outbox.recv() => match frame {
+                    Some(text) => if sink.send(Message::Text(text)).await.is_err() { return },
+                    None => return,
+                },
+                _ = ping.tick() => if sink.send(Message::Ping(Default::default())).await.is_err() { return },
+            }
+        }
+    });
+    let mut subscriptions: HashMap<SessionId, JoinHandle<()>> = HashMap::new();
+    while let Some(Ok(message)) = stream.next().await {
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Close(_) => break,
+            Message::Binary(_) => {
+                send(&out, &error(ErrorCode::BadRequest, "send JSON text frames")).await;
+                continue;
+            }
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        subscriptions.retain(|_, task| !task.is_finished());
+        match serde_json::from_str::<WsClientMessage>(text.as_str()) {
+            Ok(WsClientMessage::Subscribe { session_id, after }) => {
+                if subscriptions.len() >= MAX_SUBSCRIPTIONS {
+                    send(
+                        &out,
+                        &error(
+                            ErrorCode::BadRequest,
+                            "too many subscriptions on one connection",
+                        ),
+                    )
+                    .await;
+                } else if state.manager.get_session(session_id).await.is_err() {
+                    send(
+                        &out,
+                        &error(
+                            ErrorCode::NotFound,
+                            &format!("session {session_id} not found"),
+                        ),
+                    )
+                    .await;
+                } else {
+                    if let Some(old) = subscriptions.remove(&session_id) {
+                        old.abort();
+                    }
+                    send(&out, &WsServerMessage::Subscribed { session_id, after }).await;
+                    let task = tokio::spawn(forward(
+                        state.manager.clone(),
+                        session_id,
+                        after,
+                        out.clone(),
+                    ));
+                    subscriptions.insert(session_id, task);
+                }
+            }
+            Ok(WsClientMessage::Unsubscribe { session_id }) => {
+                if let Some(task) = subscriptions.remove(&session_id) {
+                    task.abort();
+                }
+                let reason = "requested".to_owned();
+                send(&out, &WsServerMessage::Unsubscribed { session_id, reason }).await;
+            }
+            Ok(WsClientMessage::Ping) => send(&out, &WsServerMessage::Pong).await,
+            Err(e) => {
+                send(
+                    &out,
+                    &error(ErrorCode::InvalidJson, &format!("unreadable message: {e}")),
+                )
+                .await
+            }
+        }
+    }
+    for task in subscriptions.into_values() {
+        task.abort();
+    }
+    drop(out);
+    let _ = writer.await;
+}
+
+/// One subscription: the session's events into the connection's outbox.
+async fn forward(manager: SessionManager, id: SessionId, after: u64, out: mpsc::Sender<Utf8Bytes>) {
+    let (tx, mut rx) = mpsc::channel(256);
+    let follower = tokio::spawn(follow(manager, id, after, tx));
+    while let Some(item) = rx.recv().await {
+        let frame = match item {
+            // Splice the pre-serialised envelope instead of re-encoding it.
+            Item::Event(event) => format!("{{\"type\":\"event\",\"event\":{}}}", event.json),
+            Item::Lagged { last_seq } => {
+                send(
+                    &out,
+                    &WsServerMessage::Lagged {
+                        session_id: id,
+                        last_seq,
+                    },
+                )
+                .await;
+                break;
+            }
+        };
+        if out.send(frame.into()).await.is_err() {
+            break;
+        }
+    }
+    follower.abort();
+}
+
+fn error(code: ErrorCode, message: &str) -> WsServerMessage {
+    WsServerMessage::Error {
+        code,
+        message: message.to_owned(),
+    }
+}
+
+async fn send(out: &mpsc::Sender<Utf8Bytes>, message: &WsServerMessage) {
+    if let Ok(text) = serde_json::to_string(message) {
+        let _ = out.send(text.into()).await;
+    }
+}

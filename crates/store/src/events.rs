@@ -1,0 +1,198 @@
+//! The append-only event log.
+
+use std::collections::BTreeMap;
+
+use agentd_protocol::{EventData, EventEnvelope, SessionId};
+use sqlx::QueryBuilder;
+
+use crate::convert::{RowExt, from_ms, to_json, to_ms, u64_from_db, u64_to_db};
+use crate::store::on_pool;
+use crate::{Store, StoreError, write_error};
+
+/// Rows per INSERT statement: 5 parameters each stays under SQLite's oldest
+/// limit of 999 bound parameters (PostgreSQL allows 65535).
+const ROWS_PER_INSERT: usize = 150;
+
+/// An event as column values.
+struct EventRow {
+    session_id: String,
+    seq: i64,
+    ts: i64,
+    event_type: &'static str,
+    data: String,
+}
+
+impl Store {
+    /// Appends a batch of events (possibly of several sessions) in one
+    /// transaction, and moves each session's `last_seq` to its highest `seq`
+    /// in the batch. `seq` is assigned by the caller (one writer per
+    /// session), contiguous from 1.
+    ///
+    /// `Conflict` if any `(session_id, seq)` is already stored (or repeats in
+    /// the batch), `NotFound` if a session does not exist; either way nothing
+    /// of the batch is written.
+    pub async fn append_events(&self, batch: &[EventEnvelope]) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut rows = Vec::with_capacity(batch.len());
+        let mut last_seq: BTreeMap<SessionId, i64> = BTreeMap::new();
+        for ev in batch {
+            let seq = u64_to_db(ev.seq, "seq")?;
+            let max = last_seq.entry(ev.session_id).or_insert(seq);
+            *max = (*max).max(seq);
+            rows.push(EventRow {
+                session_id: ev.session_id.to_string(),
+                seq,
+                ts: to_ms(ev.ts),
+                event_type: ev.event.event_type(),
+                data: to_json(&ev.event.data_json(), "event data")?,
+            });
+        }
+        let sessions = || {
+            let ids: Vec<String> = last_seq.keys().map(ToString::to_string).collect();
+            ids.join(", ")
+        };
+        let result = on_pool!(self, |pool| {
+            // The async block keeps `?` inside, so constraint errors reach
+            // `write_error` below. The first statement writes, so on SQLite
+            // the transaction takes the write lock at once (waiting up to the
+            // busy timeout) instead of failing to upgrade a stale snapshot.
+            async {
+                let mut tx = pool.begin().await?;
+                for chunk in rows.chunks(ROWS_PER_INSERT) {
+                    let mut q =
+                        QueryBuilder::new("INSERT INTO events (session_id, seq, ts, type, data) ");
+                    q.push_values(chunk, |mut row, ev| {
+                        row.push_bind(ev.session_id.as_str())
+                            .push_bind(ev.seq)
+                            .push_bind(ev.ts)
+                            .push_bind(ev.event_type)
+                            .push_bind(ev.data.as_str());
+                    });
+                    // Statement text varies with the chunk size: don't fill the
+                    // per-connection statement cache with one-offs.
+                    q.build().persistent(false).execute(&mut *tx).await?;
+                }
+                for (id, seq) in &last_seq {
+                    sqlx::query(
+                        "UPDATE sessions SET last_seq = $2 WHERE id = $1 AND last_seq < $2",
+                    )
+                    .bind(id.to_string())
+                    .bind(*seq)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await
+            }
+            .await
+        });
+        result.map_err(|e| {
+            write_error(
+                e,
+                || format!("an event of session(s) {}", sessions()),
+                sessions,
+            )
+        })
+    }
+
+    /// Events of a session with `seq > after`, ascending, at most `limit`.
+    pub async fn read_events(
+        &self,
+        id: SessionId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let after = u64_to_db(after, "after")?;
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT seq, ts, type, data FROM events WHERE session_id = $1 AND seq > $2 \
+                 ORDER BY seq LIMIT $3",
+            )
+            .bind(id.to_string())
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|row| decode(id, row)).collect()
+        })
+    }
+
+    /// The highest stored `seq` of a session (0 when it has no events).
+    /// `NotFound` if the session does not exist.
+    pub async fn last_seq(&self, id: SessionId) -> Result<u64, StoreError> {
+        let seq: Option<i64> = on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT last_seq FROM sessions WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(pool)
+                .await?
+        });
+        let seq = seq.ok_or_else(|| StoreError::NotFound(format!("session {id}")))?;
+        u64_from_db(seq, || format!("session {id} column last_seq"))
+    }
+}
+
+fn decode(session_id: SessionId, row: &impl RowExt) -> Result<EventEnvelope, StoreError> {
+    let seq = row.int("seq")?;
+    let what = || format!("event {seq} of session {session_id}");
+    let data: serde_json::Value = serde_json::from_str(&row.text("data")?)
+        .map_err(|e| StoreError::Corrupt(format!("{}: {e}", what())))?;
+    let event = EventData::from_parts(&row.text("type")?, data)
+        .map_err(|e| StoreError::Corrupt(format!("{}: {e}", what())))?;
+    Ok(EventEnvelope {
+        seq: u64_from_db(seq, what)?,
+        session_id,
+        ts: from_ms(row.int("ts")?, what)?,
+        event,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use agentd_protocol::{SessionStatus, Usage, WorkspaceSpec};
+
+    use super::*;
+    use crate::SessionRecord;
+    use crate::convert::truncate_to_ms;
+
+    #[tokio::test]
+    async fn an_unreadable_event_is_corrupt_and_names_its_seq() {
+        let (store, _dir) = crate::testing::sqlite_temp().await;
+        let now = truncate_to_ms(time::OffsetDateTime::now_utc());
+        let session = SessionRecord {
+            id: SessionId::new(),
+            owner_id: None,
+            title: String::new(),
+            status: SessionStatus::Idle,
+            status_reason: None,
+            runtime: Default::default(),
+            model: "m".into(),
+            permission_mode: Default::default(),
+            workspace: WorkspaceSpec::Path { path: "/w".into() },
+            workspace_path: "/w".into(),
+            max_turns: None,
+            turns: 0,
+            usage: Usage::default(),
+            last_seq: 0,
+            runtime_state: None,
+            created_at: now,
+            updated_at: now,
+        };
+        store.insert_session(&session).await.unwrap();
+        on_pool!(store, |pool| {
+            sqlx::query("INSERT INTO events VALUES ($1, 7, 0, 'no.such.type', '{}')")
+                .bind(session.id.to_string())
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })
+        .unwrap();
+
+        let err = store.read_events(session.id, 0, 10).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Corrupt(m) if m.contains("event 7")),
+            "{err:?}"
+        );
+        assert!(!err.is_retryable());
+    }
+}

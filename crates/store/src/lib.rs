@@ -1,0 +1,30 @@
+//! Persistence for agentd: sessions, their append-only event log, the model
+//! transcript and the durable input queue, on SQLite (the embedded default, a
+//! file in the data directory) or PostgreSQL, behind one [`Store`].
+//!
+//! Both backends share one schema shape (timestamps as unix milliseconds,
+//! JSON as text, enums as their wire strings) and one set of SQL statements;
+//! only the numbered migrations are per backend (`migrations/sqlite`,
+//! `migrations/postgres`).
+//!
+//! Architecture invariant: depends on `protocol` and sqlx only; never on the
+//! model clients, tools or the server.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod convert;
+mod error;
+mod events;
+mod inputs;
+mod migrations;
+mod sessions;
+mod store;
+pub mod testing;
+mod transcript;
+
+pub use convert::truncate_to_ms;
+pub use error::StoreError;
+pub(crate) use error::write_error;
+pub use inputs::InputRecord;
+pub use sessions::SessionRecord;
+pub use store::{Backend, Store};
+pub use transcript::TranscriptEntry;
