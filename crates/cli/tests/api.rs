@@ -24,7 +24,12 @@ async fn error_of(res: reqwest::Response) -> (u16, String) {
 async fn bad_input_gets_a_clear_error_with_a_stable_code() {
     let fake = FakeAnthropic::start().await;
     let server = Server::start(Backend::Sqlite, &fake).await;
-    let http = &server.http;
+    // No connection reuse: the server closes a connection whose body it
+    // refused (413), and each case must stand alone.
+    let http = &reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let sessions = server.url("/api/v1/sessions");
     let dir = tempfile::tempdir().unwrap();
 

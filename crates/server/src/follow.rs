@@ -75,3 +75,85 @@ pub(crate) async fn follow(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use agentd_core::{EngineConfig, SessionManager};
+    use agentd_protocol::{CreateSessionRequest, SessionStatus, WorkspaceSpec};
+    use agentd_testkit::{FakeAnthropic, turn};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_reader_that_falls_behind_is_cut_off_with_its_resume_point() {
+        let fake = FakeAnthropic::start().await;
+        fake.push(
+            turn()
+                .text(&"word ".repeat(400))
+                .delay_per_event(Duration::from_millis(1)),
+        );
+        let (store, _db) = agentd_store::testing::sqlite_temp().await;
+        let model = agentd_llm::AnthropicClient::new(agentd_llm::AnthropicConfig::for_tests(
+            fake.base_url(),
+        ))
+        .unwrap();
+        let config = EngineConfig {
+            subscriber_buffer: 16,
+            ..EngineConfig::default()
+        };
+        let manager = SessionManager::start(
+            config,
+            store,
+            Arc::new(model),
+            agentd_tools::Registry::builtin(),
+        )
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let req = CreateSessionRequest {
+            prompt: "talk".into(),
+            workspace: WorkspaceSpec::Path {
+                path: dir.path().to_string_lossy().into_owned(),
+            },
+            runtime: None,
+            model: None,
+            permission_mode: None,
+            title: None,
+            max_turns: None,
+        };
+        let id = manager.create_session(req, None).await.unwrap().id;
+        // A reader whose queue holds one item and who reads nothing until the
+        // turn is over.
+        let (tx, mut rx) = mpsc::channel(1);
+        let follower = tokio::spawn(follow(manager.clone(), id, 0, tx));
+        for _ in 0..400 {
+            if manager.get_session(id).await.unwrap().status == SessionStatus::Idle {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let mut last_seen = 0;
+        let mut lagged_at = None;
+        while let Some(item) = rx.recv().await {
+            match item {
+                Item::Event(e) => {
+                    assert_eq!(e.seq(), last_seen + 1, "no gap before the cut");
+                    last_seen = e.seq();
+                }
+                Item::Lagged { last_seq } => lagged_at = Some(last_seq),
+            }
+        }
+        follower.await.unwrap();
+        assert_eq!(
+            lagged_at,
+            Some(last_seen),
+            "the resume point is the last event delivered"
+        );
+        let total = manager.store().last_seq(id).await.unwrap();
+        assert!(last_seen < total, "the reader was cut off before the end");
+    }
+}
