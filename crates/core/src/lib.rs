@@ -16,6 +16,7 @@ mod log;
 mod manager;
 mod recovery;
 mod sample;
+mod status;
 mod turn;
 
 pub use bus::{EventBus, PublishedEvent};

@@ -392,16 +392,7 @@ impl SessionManager {
         if record.status == SessionStatus::Queued {
             return Ok(());
         }
-        record.status = SessionStatus::Queued;
-        record.status_reason = None;
-        record.updated_at = now_ms();
-        self.inner.store.update_session(&record).await?;
-        let event = EventData::SessionStatus(StatusChanged {
-            status: SessionStatus::Queued,
-            reason: None,
-        });
-        self.inner.log.append_durable(id, event).await?;
-        Ok(())
+        crate::status::change_status(&self.inner, &mut record, SessionStatus::Queued, None).await
     }
 
     /// Hand inputs recovered from the store to a driver (used at start-up).

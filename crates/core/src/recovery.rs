@@ -2,11 +2,10 @@
 //! `interrupted` (with events), and inputs it had acknowledged but not yet
 //! run are handed to drivers, so nothing acknowledged is dropped.
 
-use agentd_protocol::event::{ErrorEvent, StatusChanged, TurnCompleted};
+use agentd_protocol::event::{ErrorEvent, TurnCompleted};
 use agentd_protocol::{ErrorCode, EventData, SessionStatus, TurnStopReason, Usage};
 
 use crate::error::CoreError;
-use crate::log::now_ms;
 use crate::manager::SessionManager;
 
 const REASON: &str = "the server stopped while this turn was running";
@@ -47,20 +46,13 @@ pub(crate) async fn recover(manager: &SessionManager) -> Result<(), CoreError> {
                     }),
                 )
                 .await;
-            record.status = SessionStatus::Interrupted;
-            record.status_reason = Some(REASON.to_owned());
-            record.updated_at = now_ms();
-            inner.store.update_session(&record).await?;
-            inner
-                .log
-                .append_durable(
-                    id,
-                    EventData::SessionStatus(StatusChanged {
-                        status: SessionStatus::Interrupted,
-                        reason: Some(REASON.to_owned()),
-                    }),
-                )
-                .await?;
+            crate::status::change_status(
+                inner,
+                &mut record,
+                SessionStatus::Interrupted,
+                Some(REASON.to_owned()),
+            )
+            .await?;
         }
         if !pending.is_empty() {
             tracing::info!(%id, inputs = pending.len(), "resuming acknowledged inputs");

@@ -7,8 +7,7 @@ use agentd_llm::{
     AssistantMessage, ContentBlock, Message, ModelRequest, Role, StopReason, ToolDefinition,
 };
 use agentd_protocol::event::{
-    ErrorEvent, MessageCompleted, Role as EventRole, StatusChanged, TurnCompleted, TurnStarted,
-    UsageReport,
+    ErrorEvent, MessageCompleted, Role as EventRole, TurnCompleted, TurnStarted, UsageReport,
 };
 use agentd_protocol::ids::prefixed_id;
 use agentd_protocol::{ErrorCode, EventData, SessionId, SessionStatus, TurnStopReason, Usage};
@@ -296,23 +295,7 @@ impl Turn<'_> {
         status: SessionStatus,
         reason: Option<String>,
     ) -> Result<(), CoreError> {
-        self.record.status = status;
-        self.record.status_reason = reason.clone();
-        self.record.updated_at = now_ms();
-        self.manager
-            .inner
-            .store
-            .update_session(&self.record)
-            .await?;
-        self.manager
-            .inner
-            .log
-            .append_durable(
-                self.id,
-                EventData::SessionStatus(StatusChanged { status, reason }),
-            )
-            .await?;
-        Ok(())
+        crate::status::change_status(&self.manager.inner, &mut self.record, status, reason).await
     }
 
     /// Close the turn: event, status, and steers that never found a tool

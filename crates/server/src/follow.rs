@@ -93,7 +93,7 @@ mod tests {
         let fake = FakeAnthropic::start().await;
         fake.push(
             turn()
-                .text(&"word ".repeat(400))
+                .text("word ".repeat(400))
                 .delay_per_event(Duration::from_millis(1)),
         );
         let (store, _db) = agentd_store::testing::sqlite_temp().await;
