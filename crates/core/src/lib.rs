@@ -6,6 +6,7 @@
 //! fans them out; the server only translates requests and streams.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod builtin;
 mod bus;
 mod config;
 mod conversation;

@@ -3,33 +3,27 @@
 
 use std::sync::Arc;
 
-use agentd_llm::{
-    AssistantMessage, ContentBlock, Message, ModelRequest, Role, StopReason, ToolDefinition,
+use agentd_llm::{ContentBlock, Role};
+use agentd_protocol::event::{ErrorEvent, TurnCompleted, TurnStarted, UsageReport};
+use agentd_protocol::{
+    ErrorCode, EventData, Runtime, SessionId, SessionStatus, TurnStopReason, Usage,
 };
-use agentd_protocol::event::{
-    ErrorEvent, MessageCompleted, Role as EventRole, TurnCompleted, TurnStarted, UsageReport,
-};
-use agentd_protocol::ids::prefixed_id;
-use agentd_protocol::{ErrorCode, EventData, SessionId, SessionStatus, TurnStopReason, Usage};
 use agentd_store::{InputRecord, SessionRecord};
 use tokio_util::sync::CancellationToken;
 
-use crate::conversation;
-use crate::dispatch::{self, ToolCall};
 use crate::error::CoreError;
 use crate::log::now_ms;
 use crate::manager::{Live, SessionManager};
-use crate::sample::{self, SampleOutcome};
 
 /// How a turn ended, with what the session's status becomes.
-struct TurnEnd {
-    stop: TurnStopReason,
-    status: SessionStatus,
-    reason: Option<String>,
+pub(crate) struct TurnEnd {
+    pub(crate) stop: TurnStopReason,
+    pub(crate) status: SessionStatus,
+    pub(crate) reason: Option<String>,
 }
 
 impl TurnEnd {
-    fn new(stop: TurnStopReason) -> Self {
+    pub(crate) fn new(stop: TurnStopReason) -> Self {
         let status = match stop {
             TurnStopReason::EndTurn
             | TurnStopReason::MaxTokens
@@ -71,7 +65,6 @@ pub(crate) struct Turn<'a> {
     pub(crate) number: u32,
     pub(crate) cancel: CancellationToken,
     pub(crate) usage: Usage,
-    messages: Vec<Message>,
 }
 
 pub(crate) async fn run_turn(
@@ -96,7 +89,6 @@ pub(crate) async fn run_turn(
         record,
         cancel,
         usage: Usage::default(),
-        messages: Vec::new(),
     };
     let end = match turn.run(input).await {
         Ok(end) => end,
@@ -131,71 +123,15 @@ impl Turn<'_> {
         .await;
         let user = vec![ContentBlock::Text { text: input.text }];
         self.append_transcript(Role::User, &user).await?;
-        self.messages = conversation::from_transcript(&store.load_transcript(self.id).await?);
-
-        let max_requests = self
-            .record
-            .max_turns
-            .unwrap_or(self.manager.inner.config.max_turns);
-        for _ in 0..max_requests {
-            let message = match sample::sample(self, &self.request()).await {
-                SampleOutcome::Done(message) => message,
-                SampleOutcome::Cancelled => return Ok(self.cancelled_end()),
-                SampleOutcome::Failed(e) => {
-                    self.emit(EventData::Error(ErrorEvent {
-                        code: e.code(),
-                        message: e.to_string(),
-                        retryable: e.is_retryable(),
-                    }))
-                    .await;
-                    return Ok(TurnEnd {
-                        stop: TurnStopReason::Error,
-                        status: SessionStatus::Failed,
-                        reason: Some(e.to_string()),
-                    });
-                }
-            };
-            self.account(&message).await?;
-            self.append_transcript(Role::Assistant, &message.content)
-                .await?;
-            self.messages.push(Message {
-                role: Role::Assistant,
-                content: message.content.clone(),
-            });
-            match message.stop_reason {
-                StopReason::ToolUse => {}
-                StopReason::PauseTurn => continue,
-                StopReason::EndTurn | StopReason::StopSequence => {
-                    return Ok(TurnEnd::new(TurnStopReason::EndTurn));
-                }
-                StopReason::MaxTokens | StopReason::ModelContextWindowExceeded => {
-                    return Ok(TurnEnd::new(TurnStopReason::MaxTokens));
-                }
-                StopReason::Refusal => return Ok(TurnEnd::new(TurnStopReason::Refusal)),
-                StopReason::Other(_) => return Ok(TurnEnd::new(TurnStopReason::EndTurn)),
-            }
-            let calls = ToolCall::all_in(&message.content);
-            if calls.is_empty() {
-                return Ok(TurnEnd::new(TurnStopReason::EndTurn));
-            }
-            let outcome = dispatch::dispatch_tools(self, calls).await;
-            let mut reply = outcome.results;
-            if !outcome.cancelled {
-                reply.extend(self.take_steers().await?);
-            }
-            self.append_transcript(Role::User, &reply).await?;
-            self.messages.push(Message {
-                role: Role::User,
-                content: reply,
-            });
-            if outcome.cancelled {
-                return Ok(self.cancelled_end());
-            }
+        match self.record.runtime {
+            Runtime::Builtin => crate::builtin::run(self).await,
+            Runtime::ClaudeCode => Err(CoreError::Unsupported(
+                "the claude-code runtime is not available in this build".into(),
+            )),
         }
-        Ok(TurnEnd::new(TurnStopReason::MaxTurns))
     }
 
-    fn cancelled_end(&self) -> TurnEnd {
+    pub(crate) fn cancelled_end(&self) -> TurnEnd {
         if self.manager.inner.shutdown.is_cancelled() {
             TurnEnd::new(TurnStopReason::Interrupted)
         } else {
@@ -203,37 +139,8 @@ impl Turn<'_> {
         }
     }
 
-    fn request(&self) -> ModelRequest {
-        let config = &self.manager.inner.config;
-        ModelRequest {
-            model: self.record.model.clone(),
-            system: Some(format!(
-                "{}\n\nWorkspace root: {}",
-                config.system_prompt, self.record.workspace_path
-            )),
-            messages: self.messages.clone(),
-            tools: self
-                .manager
-                .inner
-                .tools
-                .specs()
-                .into_iter()
-                .map(|s| ToolDefinition {
-                    name: s.name,
-                    description: s.description,
-                    input_schema: s.input_schema,
-                })
-                .collect(),
-            max_tokens: None,
-            metadata_user_id: None,
-        }
-    }
-
-    /// Count a model call's usage into the turn and the session.
-    async fn account(&mut self, message: &AssistantMessage) -> Result<(), CoreError> {
-        let call = agentd_llm::profile_for(&self.record.model)
-            .pricing
-            .usage(&message.usage);
+    /// Count one model call's usage into the turn and the session.
+    pub(crate) async fn account(&mut self, call: Usage) -> Result<(), CoreError> {
         self.usage.add(&call);
         self.record.usage.add(&call);
         self.record.updated_at = now_ms();
@@ -250,29 +157,7 @@ impl Turn<'_> {
         Ok(())
     }
 
-    /// Steers that arrived while tools ran, as text after the tool results.
-    async fn take_steers(&mut self) -> Result<Vec<ContentBlock>, CoreError> {
-        let steers = std::mem::take(&mut self.live.state.lock().await.steers);
-        let mut blocks = Vec::with_capacity(steers.len());
-        for steer in steers {
-            self.manager
-                .inner
-                .store
-                .consume_input(&steer.id, now_ms())
-                .await?;
-            let block = ContentBlock::Text { text: steer.text };
-            self.emit(EventData::MessageCompleted(MessageCompleted {
-                message_id: prefixed_id("msg"),
-                role: EventRole::User,
-                content: vec![serde_json::to_value(&block).unwrap_or_default()],
-            }))
-            .await;
-            blocks.push(block);
-        }
-        Ok(blocks)
-    }
-
-    async fn append_transcript(
+    pub(crate) async fn append_transcript(
         &self,
         role: Role,
         content: &[ContentBlock],

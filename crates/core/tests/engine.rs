@@ -223,3 +223,48 @@ async fn a_subscriber_that_falls_behind_is_told_so() {
     assert_eq!(seqs, (1..=events.len() as u64).collect::<Vec<_>>());
     assert!(events.len() > 16);
 }
+
+#[tokio::test]
+async fn cancel_stops_a_streaming_model_response_at_once() {
+    let fake = FakeAnthropic::start().await;
+    // 200 deltas at 50 ms each: ten seconds of streaming if nobody stops it.
+    fake.push(
+        turn()
+            .text("slow ".repeat(200))
+            .delay_per_event(Duration::from_millis(50)),
+    );
+    let engine = engine(&fake, EngineConfig::default()).await;
+    let id = engine.create("take your time", None).await;
+    let mut live = engine.manager.subscribe(id);
+    loop {
+        if let EventData::TextDelta(_) = live.recv().await.unwrap().envelope.event {
+            break;
+        }
+    }
+    let asked = std::time::Instant::now();
+    let view = engine.manager.cancel(id).await.unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(view.status, SessionStatus::Cancelled);
+    assert_eq!(engine.stop_reason(id).await, TurnStopReason::Cancelled);
+    // The partial message never reached the transcript: the next request
+    // holds only the two user messages.
+    fake.push(turn().text("ok"));
+    engine
+        .manager
+        .send_message(id, "short answer please".into())
+        .await
+        .unwrap();
+    engine.wait_for(id, SessionStatus::Idle).await;
+    let last = fake.message_requests().pop().unwrap();
+    let roles: Vec<&str> = last["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user"], "two user messages merged into one");
+}

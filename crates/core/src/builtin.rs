@@ -1,0 +1,128 @@
+//! The builtin runtime: agentd's own loop over the model API.
+//! sample → dispatch tools → sample … until the model ends its turn, a limit
+//! hits, or the turn is cancelled or fails.
+
+use agentd_llm::{ContentBlock, Message, ModelRequest, Role, StopReason, ToolDefinition};
+use agentd_protocol::event::{ErrorEvent, MessageCompleted, Role as EventRole};
+use agentd_protocol::ids::prefixed_id;
+use agentd_protocol::{EventData, SessionStatus, TurnStopReason};
+
+use crate::conversation;
+use crate::dispatch::{self, ToolCall};
+use crate::error::CoreError;
+use crate::log::now_ms;
+use crate::sample::{self, SampleOutcome};
+use crate::turn::{Turn, TurnEnd};
+
+pub(crate) async fn run(turn: &mut Turn<'_>) -> Result<TurnEnd, CoreError> {
+    let store = &turn.manager.inner.store;
+    let mut messages = conversation::from_transcript(&store.load_transcript(turn.id).await?);
+    let max_requests = turn
+        .record
+        .max_turns
+        .unwrap_or(turn.manager.inner.config.max_turns);
+    for _ in 0..max_requests {
+        let message = match sample::sample(turn, &request(turn, &messages)).await {
+            SampleOutcome::Done(message) => message,
+            SampleOutcome::Cancelled => return Ok(turn.cancelled_end()),
+            SampleOutcome::Failed(e) => {
+                turn.emit(EventData::Error(ErrorEvent {
+                    code: e.code(),
+                    message: e.to_string(),
+                    retryable: e.is_retryable(),
+                }))
+                .await;
+                return Ok(TurnEnd {
+                    stop: TurnStopReason::Error,
+                    status: SessionStatus::Failed,
+                    reason: Some(e.to_string()),
+                });
+            }
+        };
+        let call = agentd_llm::profile_for(&turn.record.model)
+            .pricing
+            .usage(&message.usage);
+        turn.account(call).await?;
+        turn.append_transcript(Role::Assistant, &message.content)
+            .await?;
+        messages.push(Message {
+            role: Role::Assistant,
+            content: message.content.clone(),
+        });
+        match message.stop_reason {
+            StopReason::ToolUse => {}
+            StopReason::PauseTurn => continue,
+            StopReason::EndTurn | StopReason::StopSequence | StopReason::Other(_) => {
+                return Ok(TurnEnd::new(TurnStopReason::EndTurn));
+            }
+            StopReason::MaxTokens | StopReason::ModelContextWindowExceeded => {
+                return Ok(TurnEnd::new(TurnStopReason::MaxTokens));
+            }
+            StopReason::Refusal => return Ok(TurnEnd::new(TurnStopReason::Refusal)),
+        }
+        let calls = ToolCall::all_in(&message.content);
+        if calls.is_empty() {
+            return Ok(TurnEnd::new(TurnStopReason::EndTurn));
+        }
+        let outcome = dispatch::dispatch_tools(turn, calls).await;
+        let mut reply = outcome.results;
+        if !outcome.cancelled {
+            reply.extend(take_steers(turn).await?);
+        }
+        turn.append_transcript(Role::User, &reply).await?;
+        messages.push(Message {
+            role: Role::User,
+            content: reply,
+        });
+        if outcome.cancelled {
+            return Ok(turn.cancelled_end());
+        }
+    }
+    Ok(TurnEnd::new(TurnStopReason::MaxTurns))
+}
+
+fn request(turn: &Turn<'_>, messages: &[Message]) -> ModelRequest {
+    let inner = &turn.manager.inner;
+    ModelRequest {
+        model: turn.record.model.clone(),
+        system: Some(format!(
+            "{}\n\nWorkspace root: {}",
+            inner.config.system_prompt, turn.record.workspace_path
+        )),
+        messages: messages.to_vec(),
+        tools: inner
+            .tools
+            .specs()
+            .into_iter()
+            .map(|s| ToolDefinition {
+                name: s.name,
+                description: s.description,
+                input_schema: s.input_schema,
+            })
+            .collect(),
+        max_tokens: None,
+        metadata_user_id: None,
+    }
+}
+
+/// Steers that arrived while tools ran, as text after the tool results.
+async fn take_steers(turn: &Turn<'_>) -> Result<Vec<ContentBlock>, CoreError> {
+    let steers = std::mem::take(&mut turn.live.state.lock().await.steers);
+    let mut blocks = Vec::with_capacity(steers.len());
+    for steer in steers {
+        turn.manager
+            .inner
+            .store
+            .consume_input(&steer.id, now_ms())
+            .await?;
+        let block = ContentBlock::Text { text: steer.text };
+        turn.emit(EventData::MessageCompleted(MessageCompleted {
+            message_id: prefixed_id("msg"),
+            role: EventRole::User,
+            content: vec![serde_json::to_value(&block).unwrap_or_default()],
+        }))
+        .await;
+        blocks.push(block);
+    }
+    Ok(blocks)
+}
