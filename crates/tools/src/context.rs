@@ -25,6 +25,7 @@ pub enum OutputStream {
 }
 
 /// The per-call environment of a tool.
+#[derive(Clone)]
 pub struct ToolContext {
     pub workspace: Workspace,
     /// Cancelled → the tool stops promptly (bash kills its process group).

@@ -3,10 +3,9 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{flatten, looks_binary, object_schema, run_blocking};
+use super::{looks_binary, object_schema, parse_and_run};
 use crate::context::{ToolContext, ToolLimits};
 use crate::diff::line_counts;
-use crate::input;
 use crate::tool::{ChangeKind, FileChange, Tool, ToolOutcome, ToolSpec};
 use crate::workspace::{PathError, Workspace};
 
@@ -45,13 +44,10 @@ impl Tool for EditFile {
     }
 
     async fn call(&self, input: serde_json::Value, ctx: &ToolContext) -> ToolOutcome {
-        let input: Input = match input::parse(NAME, input) {
-            Ok(input) => input,
-            Err(outcome) => return outcome,
-        };
-        let workspace = ctx.workspace.clone();
-        let limits = ctx.limits.clone();
-        run_blocking(move || flatten(edit(&workspace, &limits, &input))).await
+        parse_and_run(NAME, input, ctx, |ws, ctx, input: Input| {
+            edit(ws, &ctx.limits, &input)
+        })
+        .await
     }
 }
 

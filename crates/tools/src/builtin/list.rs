@@ -5,9 +5,8 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::walk::{cancelled, resolve_dir, walk};
-use super::{flatten, object_schema, run_blocking};
+use super::{object_schema, parse_and_run};
 use crate::context::ToolContext;
-use crate::input;
 use crate::tool::{Tool, ToolOutcome, ToolSpec};
 use crate::truncate::truncate_output;
 use crate::workspace::Workspace;
@@ -43,14 +42,10 @@ impl Tool for List {
     }
 
     async fn call(&self, input: serde_json::Value, ctx: &ToolContext) -> ToolOutcome {
-        let input: Input = match input::parse(NAME, input) {
-            Ok(input) => input,
-            Err(outcome) => return outcome,
-        };
-        let workspace = ctx.workspace.clone();
-        let cancel = ctx.cancel.clone();
-        let max_chars = ctx.limits.max_output_chars;
-        run_blocking(move || flatten(list(&workspace, &input, &cancel, max_chars))).await
+        parse_and_run(NAME, input, ctx, |ws, ctx, input: Input| {
+            list(ws, &input, &ctx.cancel, ctx.limits.max_output_chars)
+        })
+        .await
     }
 }
 

@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use crate::context::ToolContext;
 use crate::tool::{Tool, ToolOutcome};
-use crate::workspace::PathError;
+use crate::workspace::{PathError, Workspace};
 
 mod bash;
 mod edit_file;
@@ -61,6 +62,26 @@ pub(crate) async fn run_blocking(
             ToolOutcome::error("internal error: the tool failed unexpectedly")
         }
     }
+}
+
+/// The body every filesystem tool shares: parse the input (a clear error
+/// for the model when it does not fit the schema), then run `work` off the
+/// async workers with the workspace and a snapshot of the context.
+pub(crate) async fn parse_and_run<I>(
+    name: &str,
+    input: serde_json::Value,
+    ctx: &ToolContext,
+    work: impl FnOnce(&Workspace, &ToolContext, I) -> Result<ToolOutcome, ToolOutcome> + Send + 'static,
+) -> ToolOutcome
+where
+    I: serde::de::DeserializeOwned + Send + 'static,
+{
+    let input: I = match crate::input::parse(name, input) {
+        Ok(input) => input,
+        Err(outcome) => return outcome,
+    };
+    let ctx = ctx.clone();
+    run_blocking(move || flatten(work(&ctx.workspace, &ctx, input))).await
 }
 
 /// Lets tool bodies use `?` on `Result<_, ToolOutcome>`.

@@ -5,9 +5,8 @@ use std::fmt::Write as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{flatten, looks_binary, object_schema, run_blocking};
+use super::{looks_binary, object_schema, parse_and_run};
 use crate::context::{ToolContext, ToolLimits};
-use crate::input;
 use crate::tool::{Tool, ToolOutcome, ToolSpec};
 use crate::truncate::truncate_output;
 use crate::workspace::Workspace;
@@ -46,13 +45,10 @@ impl Tool for ReadFile {
     }
 
     async fn call(&self, input: serde_json::Value, ctx: &ToolContext) -> ToolOutcome {
-        let input: Input = match input::parse(NAME, input) {
-            Ok(input) => input,
-            Err(outcome) => return outcome,
-        };
-        let workspace = ctx.workspace.clone();
-        let limits = ctx.limits.clone();
-        run_blocking(move || flatten(read(&workspace, &limits, &input))).await
+        parse_and_run(NAME, input, ctx, |ws, ctx, input: Input| {
+            read(ws, &ctx.limits, &input)
+        })
+        .await
     }
 }
 

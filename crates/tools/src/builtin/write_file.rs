@@ -6,10 +6,9 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{flatten, object_schema, run_blocking};
+use super::{object_schema, parse_and_run};
 use crate::context::{ToolContext, ToolLimits};
 use crate::diff::line_counts;
-use crate::input;
 use crate::tool::{ChangeKind, FileChange, Tool, ToolOutcome, ToolSpec};
 use crate::workspace::Workspace;
 
@@ -43,13 +42,10 @@ impl Tool for WriteFile {
     }
 
     async fn call(&self, input: serde_json::Value, ctx: &ToolContext) -> ToolOutcome {
-        let input: Input = match input::parse(NAME, input) {
-            Ok(input) => input,
-            Err(outcome) => return outcome,
-        };
-        let workspace = ctx.workspace.clone();
-        let limits = ctx.limits.clone();
-        run_blocking(move || flatten(write(&workspace, &limits, &input))).await
+        parse_and_run(NAME, input, ctx, |ws, ctx, input: Input| {
+            write(ws, &ctx.limits, &input)
+        })
+        .await
     }
 }
 
