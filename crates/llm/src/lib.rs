@@ -1,5 +1,6 @@
-//! Model clients for agentd: the Anthropic Messages API behind the
-//! [`ModelClient`] trait, typed stream events and their accumulator, retry
+//! Model clients for agentd: the Anthropic Messages API and OpenAI-compatible
+//! Chat Completions behind the [`ModelClient`] trait (chosen per model by
+//! [`ModelRouter`]), typed stream events and their accumulator, retry
 //! policy as data, per-model profiles and the request body builder.
 //!
 //! Architecture invariant: no dependency on store, server or core; this crate
@@ -12,9 +13,11 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod messages;
+pub mod openai;
 pub mod profile;
 pub mod request;
 pub mod retry;
+pub mod router;
 mod sse;
 pub mod stream;
 
@@ -24,7 +27,9 @@ pub use client::{EventStream, ModelClient};
 pub use config::{AnthropicConfig, ApiKey};
 pub use error::{ApiErrorKind, LlmError};
 pub use messages::{ContentBlock, Message, ModelRequest, Role, ToolDefinition};
-pub use profile::{ModelProfile, Pricing, ThinkingMode, profile_for};
+pub use openai::{OpenAiClient, OpenAiConfig};
+pub use profile::{ModelProfile, OPENAI_COMPATIBLE, Pricing, ThinkingMode, profile_for};
 pub use request::{build_body, build_count_tokens_body};
 pub use retry::RetryPolicy;
+pub use router::ModelRouter;
 pub use stream::{AssistantMessage, Delta, StopReason, StreamEvent, TokenUsage};

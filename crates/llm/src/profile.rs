@@ -126,9 +126,28 @@ const TABLE: &[(&str, ModelProfile)] = &[
 /// For unknown models: send nothing model-specific, price like Sonnet.
 const DEFAULT: ModelProfile = profile(ThinkingMode::Omit, 8_192, SONNET);
 
+/// OpenAI-compatible models (`openai:…`): no `thinking` field, and no price,
+/// since most are local and free; a hosted model's cost is not tracked.
+pub const OPENAI_COMPATIBLE: ModelProfile = ModelProfile {
+    thinking: ThinkingMode::Omit,
+    default_max_tokens: 8_192,
+    context_window: 128_000,
+    forced_tool_choice: true,
+    pricing: Pricing {
+        input: 0.0,
+        output: 0.0,
+        cache_write: 0.0,
+        cache_read: 0.0,
+    },
+};
+
 /// The profile for a model id. Accepts bare ids (`claude-sonnet-4-5-20250929`),
-/// short forms (`opus-5`) and provider-prefixed ids (`us.anthropic.claude-…`).
+/// short forms (`opus-5`) and provider-prefixed ids (`us.anthropic.claude-…`);
+/// `openai:…` ids get [`OPENAI_COMPATIBLE`].
 pub fn profile_for(model: &str) -> ModelProfile {
+    if model.starts_with(crate::openai::MODEL_PREFIX) {
+        return OPENAI_COMPATIBLE;
+    }
     let name = model.rsplit_once("claude-").map_or(model, |(_, rest)| rest);
     TABLE
         .iter()
@@ -157,6 +176,17 @@ mod tests {
         assert_eq!(profile_for("claude-opus-4-5-20251101").pricing, OPUS_NEW);
         assert_eq!(profile_for("claude-haiku-4-5").thinking, ThinkingMode::Omit);
         assert_eq!(profile_for("some-local-model"), DEFAULT);
+        let local = profile_for("openai:llama3.1");
+        assert_eq!(
+            local.pricing.cost_usd(&TokenUsage {
+                input_tokens: 1_000_000,
+                ..TokenUsage::default()
+            }),
+            0.0
+        );
+        assert_eq!(local.thinking, ThinkingMode::Omit);
+        // The prefix wins even when a Claude name follows it (a proxy's model).
+        assert_eq!(profile_for("openai:claude-opus-4-7"), OPENAI_COMPATIBLE);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Retry as data: when to retry and how long to wait, mirroring the official
 //! SDK (PROTOCOLS §1.9) so agentd behaves like every other Anthropic client.
 
+use std::future::Future;
 use std::time::{Duration, SystemTime};
+
+use crate::error::LlmError;
 
 /// How many times to try a request and how to space the attempts.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,6 +72,30 @@ impl RetryPolicy {
     /// Whether another attempt is allowed after `attempts_made` attempts.
     pub fn has_attempts_left(&self, attempts_made: u32) -> bool {
         attempts_made < self.max_attempts
+    }
+}
+
+/// Runs `op` (given the retry count) until it succeeds, fails for good, or
+/// the policy's attempts are used up, sleeping per [`RetryPolicy::delay`].
+pub(crate) async fn run_with_retry<T, F, Fut>(
+    policy: &RetryPolicy,
+    mut op: F,
+) -> Result<T, LlmError>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, LlmError>>,
+{
+    let mut retries = 0;
+    loop {
+        match op(retries).await {
+            Err(err) if err.is_retryable() && policy.has_attempts_left(retries + 1) => {
+                let delay = policy.delay(retries, err.retry_after());
+                tracing::warn!(error = %err, retries, ?delay, "retrying model request");
+                tokio::time::sleep(delay).await;
+                retries += 1;
+            }
+            result => return result,
+        }
     }
 }
 
