@@ -1,6 +1,8 @@
 //! The `agentd` binary: argument parsing and wiring. The only crate that
 //! prints to stdout and uses `anyhow`.
 
+mod admin;
+mod auth_args;
 mod config;
 mod render;
 mod run;
@@ -25,6 +27,8 @@ enum Command {
     Run(run::RunArgs),
     /// Print the OpenAPI document.
     Openapi,
+    /// Manage users and tokens directly on the data dir or database.
+    Admin(admin::AdminArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::serve(args).await.map(|()| ExitCode::SUCCESS),
             Command::Run(args) => run::run(args).await,
+            Command::Admin(args) => admin::admin(args).await,
             Command::Openapi => {
                 println!("{}", agentd_server::openapi_json());
                 Ok(ExitCode::SUCCESS)

@@ -15,12 +15,15 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:7700; port 0 picks a free one).
     #[arg(long, env = "AGENTD_LISTEN")]
     pub listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub auth: crate::auth_args::AuthArgs,
 }
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
     init_tracing();
     let config = Config::load(&args.common, args.listen)?;
     let manager = crate::config::open_engine(&config, true).await?;
+    crate::admin::bootstrap(manager.store()).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -28,7 +31,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     // Scripts and tests read this line to find the port.
     println!("agentd listening on http://{addr}");
     tracing::info!(%addr, database = manager.store().backend().as_str(), "agentd serving");
-    let state = agentd_server::AppState::new(manager.clone());
+    let state = agentd_server::AppState::with_auth(manager.clone(), args.auth.config());
     agentd_server::serve(listener, state, shutdown_signal())
         .await
         .context("server error")?;

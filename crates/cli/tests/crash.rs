@@ -82,7 +82,10 @@ async fn kill_9_mid_turn_loses_nothing_acknowledged(backend: Backend) {
     let result = &messages[2]["content"][0];
     assert_eq!(result["type"], "tool_result");
     assert_eq!(result["is_error"], true);
-    assert!(result["content"].as_str().unwrap().contains("interrupted"));
+    assert!(
+        result["content"].as_str().unwrap().contains("interrupted"),
+        "{result}"
+    );
     assert_eq!(messages[2]["content"][1]["text"], "after that, say hi");
 
     // And the user can carry on.

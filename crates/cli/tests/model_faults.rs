@@ -94,7 +94,7 @@ async fn a_broken_stream_is_retried_and_no_tool_runs_twice() {
     let id = server.create_session(repo.path(), "append once").await;
     server.wait_status(&id, &["idle"]).await;
     assert_eq!(
-        std::fs::read_to_string(repo.path().join("count.txt")).unwrap(),
+        std::fs::read_to_string(server.workspace_of(&id).await.join("count.txt")).unwrap(),
         "ran\n"
     );
     let events = server.events(&id).await;

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use agentd_testkit::{FakeAnthropic, turn};
@@ -89,6 +90,7 @@ async fn agent_writes_a_file_runs_bash_and_answers(backend: Backend) {
             "message.started",
             "message.completed",
             "usage",
+            "checkpoint.created",
             "turn.completed",
             "session.status",
         ]
@@ -134,11 +136,31 @@ async fn agent_writes_a_file_runs_bash_and_answers(backend: Backend) {
         .unwrap();
     assert!(arrivals[completed].1 - arrivals[first_delta].1 >= Duration::from_millis(150));
 
+    // The agent worked in its own worktree on its own branch; the user's
+    // checkout is untouched, and the turn's work is checkpointed.
+    let session = server.wait_status(&id, &["idle"]).await;
+    let worktree = PathBuf::from(session["workspace_path"].as_str().unwrap());
+    assert_ne!(worktree, repo.path());
     assert_eq!(
-        std::fs::read_to_string(repo.path().join("hello.txt")).unwrap(),
+        std::fs::read_to_string(worktree.join("hello.txt")).unwrap(),
         "hello\n"
     );
-    let session = server.wait_status(&id, &["idle"]).await;
+    assert!(!repo.path().join("hello.txt").exists());
+    let branch = session["branch"].as_str().unwrap();
+    assert!(branch.starts_with("agentd/"), "{branch}");
+    let refs = std::process::Command::new("git")
+        .args([
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/agentd/checkpoints/",
+        ])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&refs.stdout).trim(),
+        format!("refs/agentd/checkpoints/{id}/1")
+    );
     assert_eq!(session["turns"], 1);
     assert!(session["usage"]["output_tokens"].as_u64().unwrap() > 0);
     assert_eq!(session["last_seq"], events.len() as u64);
@@ -205,9 +227,11 @@ both_backends!(
 
 async fn cancel_kills_a_long_command_within_a_second(backend: Backend) {
     let fake = FakeAnthropic::start().await;
+    // A unique duration marks the processes; inside the sandbox's pid
+    // namespace `$$` means nothing to the host, so they are found by it.
     fake.push(turn().tool_use(
         "bash",
-        json!({"command": "sleep 30 & echo $! > child.pid; echo $$ > shell.pid; wait"}),
+        json!({"command": "sleep 3737 & sleep 3737 & touch started; wait"}),
     ));
     let server = Server::start(backend, &fake).await;
     let repo = git_repo();
@@ -215,10 +239,9 @@ async fn cancel_kills_a_long_command_within_a_second(backend: Backend) {
         .create_session(repo.path(), "run something long")
         .await;
 
-    let pid_file = repo.path().join("child.pid");
-    let shell_file = repo.path().join("shell.pid");
+    let started = server.workspace_of(&id).await.join("started");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !(pid_file.exists() && shell_file.exists()) {
+    while !started.exists() {
         assert!(
             Instant::now() < deadline,
             "the command never started: {}",
@@ -226,11 +249,12 @@ async fn cancel_kills_a_long_command_within_a_second(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let pids: Vec<i32> = [&pid_file, &shell_file]
-        .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap().trim().parse().unwrap())
-        .collect();
+    let pids = processes_running("3737");
+    assert_eq!(
+        pids.len(),
+        2,
+        "both sleeps are visible from the host: {pids:?}"
+    );
 
     let asked = Instant::now();
     let (status, body) = server
@@ -238,10 +262,7 @@ async fn cancel_kills_a_long_command_within_a_second(backend: Backend) {
         .await;
     assert_eq!(status, 200, "{body}");
     loop {
-        let alive: Vec<_> = pids
-            .iter()
-            .filter(|p| Path::new(&format!("/proc/{p}")).exists() && !is_zombie(**p))
-            .collect();
+        let alive: Vec<_> = pids.iter().filter(|p| !is_zombie(**p)).collect();
         if alive.is_empty() {
             break;
         }
@@ -285,7 +306,19 @@ both_backends!(
     cancel_kills_a_long_command_within_a_second
 );
 
-use std::path::Path;
+/// Host pids of live processes whose command line has `marker` as an argument.
+fn processes_running(marker: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| c.split(|b| *b == 0).any(|arg| arg == marker.as_bytes()))
+                .unwrap_or(false)
+        })
+        .filter(|pid| !is_zombie(*pid))
+        .collect()
+}
 
 fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))

@@ -65,8 +65,7 @@ async fn websocket_resume_with_after(backend: Backend) {
     let (id, events, _repo) = finished_session(&server, &fake).await;
     let n = events.len() as u64;
     let k = 3;
-    let url = server.url("/api/v1/ws").replace("http://", "ws://");
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut ws = server.ws(&server.token).await;
     ws.send(Message::text(
         json!({"type": "subscribe", "session_id": id, "after": k}).to_string(),
     ))

@@ -86,3 +86,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             })
     }
 }
+
+/// A session from the path that the caller may reach (their own, or any for
+/// an admin). Someone else's session is `404 not_found`, exactly like a
+/// missing one. Runs before the body is read, so a stranger learns nothing
+/// from validation errors either.
+pub struct OwnedSession {
+    pub id: SessionId,
+    pub view: agentd_protocol::SessionView,
+    pub caller: crate::auth::Caller,
+}
+
+impl FromRequestParts<crate::state::AppState> for OwnedSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = crate::auth::Caller::from_request_parts(parts, state).await?;
+        let SessionPath(id) = SessionPath::from_request_parts(parts, state).await?;
+        let view = state.manager.session_within(id, caller.reach()).await?;
+        Ok(Self { id, view, caller })
+    }
+}

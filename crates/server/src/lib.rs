@@ -1,11 +1,13 @@
-//! The HTTP face of agentd: the `/api/v1` routes, SSE and WebSocket event
-//! streams, health, readiness, metrics and the OpenAPI document.
+//! The HTTP face of agentd: the `/api/v1` routes, authentication (bearer
+//! tokens, tickets, login throttling, the audit log), SSE and WebSocket
+//! event streams, health, readiness, metrics and the OpenAPI document.
 //!
 //! Architecture invariant: handlers are thin. They parse, call the engine
 //! (`agentd-core`) and map its errors to the one error envelope; no session
 //! logic lives here.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod auth;
 mod error;
 mod extract;
 mod follow;
@@ -20,6 +22,7 @@ pub use openapi::openapi_json;
 pub use state::AppState;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -39,10 +42,20 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::middleware::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,
         ))
-        .layer(TraceLayer::new_for_http())
+        // The span names the path only: query strings may carry a ticket,
+        // and headers (never recorded) the bearer token.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
         .with_state(state)
 }
 
@@ -53,7 +66,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state);
+    // Connection info gives login throttling and the audit log the client IP.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::{events, sessions, ws};
+use crate::routes::{audit, auth, events, sessions, tokens, users, ws};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -17,12 +17,39 @@ use crate::state::AppState;
         agentd_protocol::WsServerMessage,
         agentd_protocol::Readiness,
     )),
+    modifiers(&BearerScheme),
+    // Every operation needs a bearer token unless it says otherwise.
+    security(("bearer" = [])),
     tags(
         (name = "sessions", description = "Agent sessions"),
         (name = "events", description = "Live and stored session events"),
+        (name = "auth", description = "Login, refresh, logout and stream tickets"),
+        (name = "tokens", description = "Personal access tokens"),
+        (name = "users", description = "Accounts (admins only)"),
+        (name = "audit", description = "The audit log"),
     )
 )]
 struct ApiDoc;
+
+/// `Authorization: Bearer <token>`: a personal access token
+/// (`agentd_pat_…`) or a login's access token (`agentd_at_…`).
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A personal access token or a login's access token"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 pub(crate) fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -33,6 +60,17 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::cancel))
         .routes(routes!(events::events))
         .routes(routes!(ws::ws))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::ticket))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::disable_user))
+        .routes(routes!(users::unlock_user))
+        .routes(routes!(audit::list_audit))
         .route("/api/v1/openapi.json", axum::routing::get(serve_openapi))
 }
 

@@ -1,4 +1,4 @@
-//! Persistence for agentd: sessions, their append-only event log, the model
+//! Persistence for agentd: users, tokens and the audit log; sessions, their append-only event log, the model
 //! transcript and the durable input queue, on SQLite (the embedded default, a
 //! file in the data directory) or PostgreSQL, behind one [`Store`].
 //!
@@ -11,6 +11,7 @@
 //! model clients, tools or the server.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod audit;
 mod convert;
 mod error;
 mod events;
@@ -19,12 +20,17 @@ mod migrations;
 mod sessions;
 mod store;
 pub mod testing;
+mod tokens;
 mod transcript;
+mod users;
 
+pub use audit::{AuditFilter, NewAuditEntry};
 pub use convert::truncate_to_ms;
 pub use error::StoreError;
 pub(crate) use error::write_error;
 pub use inputs::InputRecord;
 pub use sessions::SessionRecord;
 pub use store::{Backend, Store};
+pub use tokens::{TokenKind, TokenRecord};
 pub use transcript::TranscriptEntry;
+pub use users::{LoginFailures, UserRecord};

@@ -50,6 +50,7 @@ impl SessionRecord {
             permission_mode: self.permission_mode,
             workspace: self.workspace.clone(),
             workspace_path: self.workspace_path.clone(),
+            branch: None,
             turns: self.turns,
             usage: self.usage,
             last_seq: self.last_seq,
@@ -211,9 +212,27 @@ impl Store {
         before: Option<SessionId>,
         limit: u32,
     ) -> Result<Vec<SessionRecord>, StoreError> {
+        self.list_sessions_of(None, status, before, limit).await
+    }
+
+    /// Like [`Store::list_sessions`], only the sessions of `owner` when given
+    /// (a member's view; admins pass `None`).
+    pub async fn list_sessions_of(
+        &self,
+        owner: Option<&str>,
+        status: Option<SessionStatus>,
+        before: Option<SessionId>,
+        limit: u32,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
         on_pool!(self, |pool| {
             let mut q = QueryBuilder::new(concat!("SELECT ", columns!(), " FROM sessions"));
             let mut joiner = " WHERE ";
+            if let Some(owner) = owner {
+                q.push(joiner)
+                    .push("owner_id = ")
+                    .push_bind(owner.to_owned());
+                joiner = " AND ";
+            }
             if let Some(status) = status {
                 q.push(joiner).push("status = ").push_bind(status.as_str());
                 joiner = " AND ";

@@ -2,6 +2,11 @@
 //! Harness for end-to-end tests: a real `agentd serve` process (SQLite or
 //! PostgreSQL) talking to the testkit's Anthropic fake, driven over HTTP,
 //! SSE and WebSocket like any client.
+//!
+//! Authentication is on, as in production: the server starts with a known
+//! `admin` password, then `agentd admin token create --user admin` (run on
+//! the same data dir or database) mints the token that `http`, SSE and
+//! WebSocket connections send as `Authorization: Bearer`.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -37,6 +42,9 @@ macro_rules! both_backends {
     };
 }
 
+/// The `admin` password every test server starts with.
+pub const ADMIN_PASSWORD: &str = "test-admin-password-1";
+
 pub struct Server {
     child: Option<Child>,
     pub base: String,
@@ -44,12 +52,27 @@ pub struct Server {
     database_url: Option<String>,
     _pg: Option<agentd_store::testing::PgGuard>,
     anthropic_url: String,
+    extra_env: Vec<(String, String)>,
+    /// Sends the admin token on every request.
     pub http: reqwest::Client,
+    /// Sends no credentials.
+    pub anon: reqwest::Client,
+    /// The admin's personal access token.
+    pub token: String,
     pub stderr_log: PathBuf,
 }
 
 impl Server {
     pub async fn start(backend: Backend, fake: &FakeAnthropic) -> Server {
+        Self::start_with(backend, fake, &[]).await
+    }
+
+    /// With extra environment for `agentd serve` (e.g. the login policy).
+    pub async fn start_with(
+        backend: Backend,
+        fake: &FakeAnthropic,
+        env: &[(&str, &str)],
+    ) -> Server {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let (database_url, pg) = match backend {
             Backend::Sqlite => (None, None),
@@ -68,11 +91,70 @@ impl Server {
             database_url,
             _pg: pg,
             anthropic_url: fake.base_url(),
+            extra_env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             http: reqwest::Client::new(),
+            anon: reqwest::Client::new(),
+            token: String::new(),
             stderr_log,
         };
         server.spawn().await;
+        server.token = server
+            .admin(&["token", "create", "--user", "admin"])
+            .trim()
+            .to_owned();
+        assert!(server.token.starts_with("agentd_pat_"), "{}", server.token);
+        server.http = client_with(&server.token);
         server
+    }
+
+    /// Runs `agentd admin ARGS… --data-dir … [--database-url …]` and returns
+    /// its stdout; panics if it fails.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = self.admin_command(args).output().expect("run agentd admin");
+        assert!(
+            out.status.success(),
+            "agentd admin {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// The `agentd admin ARGS…` command on this server's database.
+    pub fn admin_command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_agentd"));
+        cmd.arg("admin")
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir.path());
+        if let Some(url) = &self.database_url {
+            cmd.arg("--database-url").arg(url);
+        }
+        cmd.env_remove("AGENTD_CONFIG")
+            .env_remove("AGENTD_DATABASE_URL")
+            .env("AGENTD_LOG", "warn");
+        cmd
+    }
+
+    /// A WebSocket to `/api/v1/ws` authenticated with `token`.
+    pub async fn ws(
+        &self,
+        token: &str,
+    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
+    {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = self.url("/api/v1/ws").replace("http://", "ws://");
+        let mut req = url.into_client_request().expect("ws request");
+        req.headers_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("header"),
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("ws connect");
+        ws
     }
 
     async fn spawn(&mut self) {
@@ -93,8 +175,10 @@ impl Server {
         cmd.env("ANTHROPIC_BASE_URL", &self.anthropic_url)
             .env("ANTHROPIC_API_KEY", "sk-ant-test-key-e2e")
             .env("AGENTD_LOG", "info,agentd=debug")
+            .env("AGENTD_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env_remove("AGENTD_CONFIG")
             .env_remove("AGENTD_DATABASE_URL")
+            .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -102,11 +186,17 @@ impl Server {
         let mut child = cmd.spawn().expect("spawn agentd");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-            .await
-            .expect("agentd did not start in time")
-            .expect("read stdout")
-            .unwrap_or_else(|| panic!("agentd exited: {}", self.log()));
+        // The first start may announce the admin user before listening.
+        let line = loop {
+            let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+                .await
+                .expect("agentd did not start in time")
+                .expect("read stdout")
+                .unwrap_or_else(|| panic!("agentd exited: {}", self.log()));
+            if line.starts_with("agentd listening on") {
+                break line;
+            }
+        };
         let url = line
             .rsplit(' ')
             .next()
@@ -168,6 +258,14 @@ impl Server {
             .await;
         assert_eq!(status, 201, "create session: {body}");
         body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// The directory the session's agent works in (for a git repository,
+    /// its own worktree, not the user's checkout).
+    pub async fn workspace_of(&self, id: &str) -> PathBuf {
+        let (status, body) = self.get(&format!("/api/v1/sessions/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        PathBuf::from(body["workspace_path"].as_str().expect("workspace_path"))
     }
 
     /// All stored events of a session (JSON page).
@@ -238,6 +336,95 @@ impl Server {
             .expect("sse timed out");
         frames
     }
+}
+
+/// A member account made through the API, logged in.
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    pub password: String,
+    /// A login access token.
+    pub token: String,
+    pub http: reqwest::Client,
+}
+
+impl Server {
+    /// Creates a member (as admin) and logs them in.
+    pub async fn member(&self, name: &str) -> Member {
+        let password = format!("{name}-password-123");
+        let (status, user) = self
+            .post(
+                "/api/v1/users",
+                json!({"name": name, "password": password, "role": "member"}),
+            )
+            .await;
+        assert_eq!(status, 201, "create user {name}: {user}");
+        let token = self.login(name, &password).await;
+        Member {
+            id: user["id"].as_str().expect("id").to_owned(),
+            name: name.to_owned(),
+            password,
+            http: client_with(&token),
+            token,
+        }
+    }
+
+    /// Logs in and returns the access token; panics unless it succeeds.
+    pub async fn login(&self, name: &str, password: &str) -> String {
+        let res = self
+            .anon
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"name": name, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(res.status(), 200, "login {name}");
+        let body: Value = res.json().await.expect("json");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// A fresh personal access token (scope `write`) for whoever `client`
+    /// authenticates: (id, secret).
+    pub async fn new_pat(&self, client: &reqwest::Client) -> (String, String) {
+        self.new_pat_with(client, json!({"name": "test"})).await
+    }
+
+    /// A fresh personal access token made with this request body.
+    pub async fn new_pat_with(&self, client: &reqwest::Client, body: Value) -> (String, String) {
+        let res = client
+            .post(self.url("/api/v1/tokens"))
+            .json(&body)
+            .send()
+            .await
+            .expect("create token");
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.expect("json");
+        (
+            body["id"].as_str().expect("id").to_owned(),
+            body["token"].as_str().expect("token").to_owned(),
+        )
+    }
+}
+
+/// Status and JSON body (Null if none).
+pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// A client that sends `Authorization: Bearer TOKEN` on every request.
+pub fn client_with(token: &str) -> reqwest::Client {
+    client_builder_with(token).build().expect("client")
+}
+
+pub fn client_builder_with(token: &str) -> reqwest::ClientBuilder {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    reqwest::Client::builder().default_headers(headers)
 }
 
 /// A temporary git repository with one commit.

@@ -16,7 +16,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
-use crate::extract::{Query, SessionPath};
+use crate::extract::{OwnedSession, Query};
 use crate::follow::{Item, follow};
 use crate::metrics::StreamGuard;
 use crate::state::AppState;
@@ -31,6 +31,10 @@ pub(crate) struct EventParams {
     format: Option<String>,
     /// Page size for `format=json`, 1 to 10000 (default 1000).
     limit: Option<u32>,
+    /// A single-use ticket from `POST /api/v1/auth/ticket`, for clients
+    /// that cannot send `Authorization` (EventSource).
+    #[allow(dead_code, reason = "read by the auth middleware")]
+    ticket: Option<String>,
 }
 
 /// The session's events, live.
@@ -43,11 +47,11 @@ pub(crate) struct EventParams {
     ))]
 pub(crate) async fn events(
     State(state): State<AppState>,
-    SessionPath(id): SessionPath,
+    session: OwnedSession,
     Query(params): Query<EventParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    state.manager.get_session(id).await?;
+    let id = session.id;
     let after = match headers.get("last-event-id") {
         Some(value) => value
             .to_str()

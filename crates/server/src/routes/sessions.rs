@@ -7,10 +7,13 @@ use agentd_protocol::{
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::IntoParams;
 
+use crate::auth::Caller;
+use crate::auth::audit::{self, Actor};
 use crate::error::ApiError;
-use crate::extract::{Json, Query, SessionPath};
+use crate::extract::{Json, OwnedSession, Query};
 use crate::state::AppState;
 
 /// Start a session: it begins working on `prompt` at once.
@@ -22,9 +25,21 @@ use crate::state::AppState;
     ))]
 pub(crate) async fn create_session(
     State(state): State<AppState>,
+    caller: Caller,
     Json(req): Json<CreateSessionRequest>,
 ) -> Result<(StatusCode, axum::Json<SessionView>), ApiError> {
-    let view = state.manager.create_session(req, None).await?;
+    let view = state
+        .manager
+        .create_session(req, Some(caller.user_id.clone()))
+        .await?;
+    audit::record(
+        state.manager.store(),
+        Actor::from(&caller),
+        "session.create",
+        Some(view.id.to_string()),
+        json!({"title": view.title}),
+    )
+    .await;
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
 
@@ -39,7 +54,7 @@ pub(crate) struct ListParams {
     limit: Option<u32>,
 }
 
-/// Sessions, newest first.
+/// Sessions, newest first: the caller's own, or every session for an admin.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", params(ListParams),
     responses(
         (status = 200, description = "A page of sessions", body = SessionList),
@@ -47,11 +62,17 @@ pub(crate) struct ListParams {
     ))]
 pub(crate) async fn list_sessions(
     State(state): State<AppState>,
+    caller: Caller,
     Query(params): Query<ListParams>,
 ) -> Result<axum::Json<SessionList>, ApiError> {
     let list = state
         .manager
-        .list_sessions(params.status, params.before, params.limit.unwrap_or(50))
+        .list_sessions_within(
+            caller.reach(),
+            params.status,
+            params.before,
+            params.limit.unwrap_or(50),
+        )
         .await?;
     Ok(axum::Json(list))
 }
@@ -63,11 +84,8 @@ pub(crate) async fn list_sessions(
         (status = 200, description = "The session", body = SessionView),
         (status = 404, description = "No such session", body = ErrorBody),
     ))]
-pub(crate) async fn get_session(
-    State(state): State<AppState>,
-    SessionPath(id): SessionPath,
-) -> Result<axum::Json<SessionView>, ApiError> {
-    Ok(axum::Json(state.manager.get_session(id).await?))
+pub(crate) async fn get_session(session: OwnedSession) -> axum::Json<SessionView> {
+    axum::Json(session.view)
 }
 
 /// Stop the session and delete it with its history.
@@ -80,9 +98,17 @@ pub(crate) async fn get_session(
     ))]
 pub(crate) async fn delete_session(
     State(state): State<AppState>,
-    SessionPath(id): SessionPath,
+    session: OwnedSession,
 ) -> Result<StatusCode, ApiError> {
-    state.manager.delete_session(id).await?;
+    state.manager.delete_session(session.id).await?;
+    audit::record(
+        state.manager.store(),
+        Actor::from(&session.caller),
+        "session.delete",
+        Some(session.id.to_string()),
+        json!({}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -97,10 +123,10 @@ pub(crate) async fn delete_session(
     ))]
 pub(crate) async fn send_message(
     State(state): State<AppState>,
-    SessionPath(id): SessionPath,
+    session: OwnedSession,
     Json(req): Json<SendMessageRequest>,
 ) -> Result<(StatusCode, axum::Json<InputAccepted>), ApiError> {
-    let accepted = state.manager.send_message(id, req.text).await?;
+    let accepted = state.manager.send_message(session.id, req.text).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(accepted)))
 }
 
@@ -115,10 +141,10 @@ pub(crate) async fn send_message(
     ))]
 pub(crate) async fn steer(
     State(state): State<AppState>,
-    SessionPath(id): SessionPath,
+    session: OwnedSession,
     Json(req): Json<SendMessageRequest>,
 ) -> Result<(StatusCode, axum::Json<InputAccepted>), ApiError> {
-    let accepted = state.manager.steer(id, req.text).await?;
+    let accepted = state.manager.steer(session.id, req.text).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(accepted)))
 }
 
@@ -131,7 +157,16 @@ pub(crate) async fn steer(
     ))]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
-    SessionPath(id): SessionPath,
+    session: OwnedSession,
 ) -> Result<axum::Json<SessionView>, ApiError> {
-    Ok(axum::Json(state.manager.cancel(id).await?))
+    let view = state.manager.cancel(session.id).await?;
+    audit::record(
+        state.manager.store(),
+        Actor::from(&session.caller),
+        "session.cancel",
+        Some(session.id.to_string()),
+        json!({}),
+    )
+    .await;
+    Ok(axum::Json(view))
 }

@@ -14,6 +14,7 @@ use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::auth::Caller;
 use crate::follow::{Item, follow};
 use crate::metrics::StreamGuard;
 use crate::state::AppState;
@@ -25,15 +26,22 @@ const OUTBOX: usize = 1_024;
 const MAX_SUBSCRIPTIONS: usize = 1_000;
 
 /// Subscribe to many sessions' events over one connection.
+/// Each `subscribe` is checked against the caller: a session that is not
+/// theirs (for a member) is answered like a missing one.
 #[utoipa::path(get, path = "/api/v1/ws", tag = "events",
+    params(("ticket" = Option<String>, Query, description = "A single-use ticket from POST /api/v1/auth/ticket, for browsers")),
     responses((status = 101, description = "WebSocket upgrade; see the WsClientMessage and WsServerMessage schemas")))]
-pub(crate) async fn ws(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+pub(crate) async fn ws(
+    State(state): State<AppState>,
+    caller: Caller,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     upgrade
         .max_message_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| connection(state, socket))
+        .on_upgrade(move |socket| connection(state, caller, socket))
 }
 
-async fn connection(state: AppState, socket: WebSocket) {
+async fn connection(state: AppState, caller: Caller, socket: WebSocket) {
     let _guard = StreamGuard::new(state.metrics.clone());
     let (mut sink, mut stream) = socket.split();
     let (out, mut outbox) = mpsc::channel::<Utf8Bytes>(OUTBOX);
@@ -73,7 +81,12 @@ async fn connection(state: AppState, socket: WebSocket) {
                         ),
                     )
                     .await;
-                } else if state.manager.get_session(session_id).await.is_err() {
+                } else if state
+                    .manager
+                    .session_within(session_id, caller.reach())
+                    .await
+                    .is_err()
+                {
                     send(
                         &out,
                         &error(

@@ -7,6 +7,7 @@
     reason = "the cases are test code but not #[test] fns; a failure should panic"
 )]
 
+mod accounts;
 mod events;
 mod fixtures;
 mod inputs;

@@ -1,0 +1,133 @@
+//! `/api/v1/users` (admins only): list, create, disable, unlock.
+
+use agentd_protocol::{CreateUserRequest, ErrorBody, UserList, UserRole, UserView};
+use agentd_store::LoginFailures;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::auth::accounts::{self, create_user as create_account};
+use crate::auth::audit::{self, Actor};
+use crate::error::ApiError;
+use crate::extract::Json;
+use crate::state::AppState;
+
+/// Every account.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users",
+    responses(
+        (status = 200, description = "The accounts", body = UserList),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub(crate) async fn list_users(
+    State(state): State<AppState>,
+) -> Result<axum::Json<UserList>, ApiError> {
+    let users = state.manager.store().list_users().await?;
+    Ok(axum::Json(UserList {
+        users: users.iter().map(|u| u.view()).collect(),
+    }))
+}
+
+/// Create an account (role `member` unless given).
+#[utoipa::path(post, path = "/api/v1/users", tag = "users",
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "The new account", body = UserView),
+        (status = 400, description = "Invalid request", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+    ))]
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<CreateUserRequest>,
+) -> Result<(StatusCode, axum::Json<UserView>), ApiError> {
+    let store = state.manager.store();
+    let role = req.role.unwrap_or(UserRole::Member);
+    let user = create_account(store, &req.name, role, req.password).await?;
+    audit::record(
+        store,
+        Actor::from(&caller),
+        "user.create",
+        Some(user.id.clone()),
+        json!({"name": user.name, "role": role}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, axum::Json(user.view())))
+}
+
+/// Disable an account: its tokens stop working at once.
+#[utoipa::path(post, path = "/api/v1/users/{id}/disable", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The disabled account", body = UserView),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "Admins cannot disable themselves", body = ErrorBody),
+    ))]
+pub(crate) async fn disable_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<UserView>, ApiError> {
+    if id == caller.user_id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            agentd_protocol::ErrorCode::Conflict,
+            "you cannot disable your own account",
+        ));
+    }
+    let store = state.manager.store();
+    if !store.set_user_disabled(&id, Some(accounts::now())).await? {
+        return Err(ApiError::not_found("user not found"));
+    }
+    audit::record(
+        store,
+        Actor::from(&caller),
+        "user.disable",
+        Some(id.clone()),
+        json!({}),
+    )
+    .await;
+    view(&state, &id).await
+}
+
+/// Clear an account's failed logins and lock.
+#[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The unlocked account", body = UserView),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ))]
+pub(crate) async fn unlock_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<UserView>, ApiError> {
+    let store = state.manager.store();
+    let cleared = LoginFailures {
+        count: 0,
+        last_failed_at: None,
+        locked_until: None,
+    };
+    if !store.set_login_failures(&id, cleared).await? {
+        return Err(ApiError::not_found("user not found"));
+    }
+    audit::record(
+        store,
+        Actor::from(&caller),
+        "user.unlock",
+        Some(id.clone()),
+        json!({}),
+    )
+    .await;
+    view(&state, &id).await
+}
+
+async fn view(state: &AppState, id: &str) -> Result<axum::Json<UserView>, ApiError> {
+    let user = state
+        .manager
+        .store()
+        .get_user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user not found"))?;
+    Ok(axum::Json(user.view()))
+}
