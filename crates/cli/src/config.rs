@@ -24,6 +24,9 @@ pub struct CommonArgs {
     /// Default model for sessions that name none.
     #[arg(long, env = "AGENTD_MODEL")]
     pub model: Option<String>,
+    /// The Claude Code CLI for the claude-code runtime (default: `claude` on PATH).
+    #[arg(long, env = "AGENTD_CLAUDE_PATH")]
+    pub claude_path: Option<PathBuf>,
 }
 
 /// The config file's shape; every field optional.
@@ -36,6 +39,7 @@ struct FileConfig {
     model: Option<String>,
     max_turns: Option<u32>,
     system_prompt: Option<String>,
+    claude_path: Option<PathBuf>,
 }
 
 /// The merged configuration.
@@ -47,6 +51,7 @@ pub struct Config {
     pub model: Option<String>,
     pub max_turns: Option<u32>,
     pub system_prompt: Option<String>,
+    pub claude_path: Option<PathBuf>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
@@ -70,6 +75,7 @@ impl Config {
             model: common.model.clone().or(file.model),
             max_turns: file.max_turns,
             system_prompt: file.system_prompt,
+            claude_path: common.claude_path.clone().or(file.claude_path),
         })
     }
 
@@ -82,7 +88,10 @@ impl Config {
     }
 
     pub fn engine(&self) -> agentd_core::EngineConfig {
-        let mut engine = agentd_core::EngineConfig::default();
+        let mut engine = agentd_core::EngineConfig {
+            data_dir: self.data_dir.clone(),
+            ..agentd_core::EngineConfig::default()
+        };
         if let Some(model) = &self.model {
             engine.default_model = model.clone();
         }
@@ -92,6 +101,10 @@ impl Config {
         if let Some(prompt) = &self.system_prompt {
             engine.system_prompt = prompt.clone();
         }
+        engine.claude = agentd_core::ClaudeSettings {
+            path: self.claude_path.clone(),
+            env: claude_env(),
+        };
         engine
     }
 }
@@ -100,6 +113,25 @@ fn read_file(path: &Path) -> Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+/// What the Claude Code CLI needs from the server's environment to reach the
+/// model the same way the builtin runtime does.
+fn claude_env() -> Vec<(String, String)> {
+    [
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+        "ANTHROPIC_BASE_URL",
+        "CLAUDE_CODE_MAX_RETRIES",
+    ]
+    .into_iter()
+    .filter_map(|name| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(|v| (name.to_owned(), v))
+    })
+    .collect()
 }
 
 /// `$XDG_DATA_HOME/agentd`, else `~/.local/share/agentd`, else `./.agentd`.
@@ -122,9 +154,9 @@ pub async fn open_engine(config: &Config, recover: bool) -> Result<agentd_core::
     let store = agentd_store::Store::connect(&config.database())
         .await
         .context("cannot open the database")?;
-    let anthropic = agentd_llm::AnthropicConfig::from_env();
-    let model =
-        agentd_llm::AnthropicClient::new(anthropic).context("invalid model client settings")?;
+    // Anthropic always; an OpenAI-compatible server too when OPENAI_BASE_URL
+    // or OPENAI_API_KEY is set (sessions select it with `openai:<model>`).
+    let model = agentd_llm::ModelRouter::from_env().context("invalid model client settings")?;
     let mut engine = config.engine();
     engine.recover_on_start = recover;
     agentd_core::SessionManager::start(

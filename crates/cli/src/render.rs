@@ -68,7 +68,9 @@ impl Renderer {
             | EventData::InputQueued(_)
             | EventData::MessageStarted(_)
             | EventData::ThinkingDelta(_)
-            | EventData::Usage(_) => {}
+            | EventData::Usage(_)
+            | EventData::CheckpointCreated(_)
+            | EventData::CheckpointRestored(_) => {}
         }
         let _ = out.flush();
     }

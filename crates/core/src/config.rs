@@ -3,11 +3,23 @@
 use std::time::Duration;
 
 use agentd_llm::RetryPolicy;
+use std::path::PathBuf;
+
+use agentd_sandbox::SandboxSetting;
 use agentd_tools::ToolLimits;
+use agentd_workspace::WorkspaceLimits;
 
 /// What the engine needs to know; built by the cli from the merged config.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
+    /// Where session worktrees (`workspaces/`) and repository caches
+    /// (`repos/`) live.
+    pub data_dir: PathBuf,
+    pub workspace_limits: WorkspaceLimits,
+    /// How tools' processes are isolated; `None` only by explicit choice.
+    pub sandbox: SandboxSetting,
+    /// The claude-code runtime: where the CLI is and what it is given.
+    pub claude: ClaudeSettings,
     /// Model used when a session names none.
     pub default_model: String,
     /// Model requests allowed in one turn before it stops with `max_turns`.
@@ -34,6 +46,10 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
+            data_dir: std::env::temp_dir().join("agentd"),
+            workspace_limits: WorkspaceLimits::default(),
+            sandbox: SandboxSetting::Auto,
+            claude: ClaudeSettings::default(),
             default_model: "claude-sonnet-4-5".to_owned(),
             max_turns: 100,
             stream_retry: RetryPolicy::default(),
@@ -45,6 +61,16 @@ impl Default for EngineConfig {
             recover_on_start: true,
         }
     }
+}
+
+/// How sessions on the claude-code runtime start the Claude Code CLI.
+#[derive(Clone, Debug, Default)]
+pub struct ClaudeSettings {
+    /// An explicit `claude` executable; otherwise it is looked up on `PATH`.
+    pub path: Option<PathBuf>,
+    /// Variables the CLI gets on top of a scrubbed environment: the model
+    /// credentials and base URL. Nothing else of the server's leaks to it.
+    pub env: Vec<(String, String)>,
 }
 
 const DEFAULT_SYSTEM_PROMPT: &str = "You are a coding agent run by agentd. You work in a \

@@ -1,6 +1,8 @@
 //! Running the tool calls of one assistant message, one after another, each
 //! with live output, a result for the model and events for people.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use agentd_llm::ContentBlock;
@@ -8,7 +10,10 @@ use agentd_protocol::EventData;
 use agentd_protocol::event::{
     FileChangeKind, FileChanged, OutputStream, ToolCompleted, ToolOutput, ToolStarted,
 };
-use agentd_tools::{ChangeKind, OutputChunk, ToolContext, ToolOutcome, Workspace, truncate_output};
+use agentd_tools::{
+    ChangeKind, OutputChunk, ProcessLauncher, Tool, ToolContext, ToolOutcome, Workspace,
+    truncate_output,
+};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -77,32 +82,20 @@ async fn run_one(turn: &Turn<'_>, call: &ToolCall) -> ToolOutcome {
     }))
     .await;
     let started = Instant::now();
-    let outcome = match (
-        inner.tools.get(&call.name),
-        Workspace::new(std::path::Path::new(&turn.record.workspace_path)),
-    ) {
-        (None, _) => ToolOutcome {
-            content: format!(
-                "unknown tool {:?}; available: {}",
-                call.name,
-                inner.tools.names().join(", ")
-            ),
+    let outcome = match prepare(turn, call) {
+        Err(content) => ToolOutcome {
+            content,
             is_error: true,
             changes: Vec::new(),
         },
-        (Some(_), Err(e)) => ToolOutcome {
-            content: format!("the workspace is not usable: {e}"),
-            is_error: true,
-            changes: Vec::new(),
-        },
-        (Some(tool), Ok(workspace)) => {
+        Ok((tool, workspace, launcher)) => {
             let (tx, mut rx) = mpsc::unbounded_channel::<OutputChunk>();
             let ctx = ToolContext {
                 workspace,
                 cancel: turn.cancel.child_token(),
                 output: Some(tx),
                 limits: inner.config.tool_limits.clone(),
-                launcher: inner.launcher.clone(),
+                launcher,
             };
             let outcome = {
                 let run = tool.call(call.input.clone(), &ctx);
@@ -144,6 +137,32 @@ async fn run_one(turn: &Turn<'_>, call: &ToolCall) -> ToolOutcome {
         .await;
     }
     outcome
+}
+
+/// What a tool call runs with.
+type Prepared = (Arc<dyn Tool>, Workspace, Arc<dyn ProcessLauncher>);
+
+/// The tool, its workspace and the (sandboxed) launcher for its processes,
+/// or what to tell the model instead.
+fn prepare(turn: &Turn<'_>, call: &ToolCall) -> Result<Prepared, String> {
+    let inner = &turn.manager.inner;
+    let tool = inner.tools.get(&call.name).ok_or_else(|| {
+        format!(
+            "unknown tool {:?}; available: {}",
+            call.name,
+            inner.tools.names().join(", ")
+        )
+    })?;
+    let path = Path::new(&turn.record.workspace_path);
+    let workspace =
+        Workspace::new(path).map_err(|e| format!("the workspace is not usable: {e}"))?;
+    let mode = inner
+        .sandbox
+        .as_ref()
+        .map_err(|e| format!("tools cannot run: {e}"))?;
+    let launcher = crate::sandbox::launcher(mode, path, &inner.config.data_dir)
+        .map_err(|e| format!("tools cannot run in the sandbox: {e}"))?;
+    Ok((tool, workspace, launcher))
 }
 
 async fn emit_output(turn: &Turn<'_>, call_id: &str, chunk: OutputChunk) {

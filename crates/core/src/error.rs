@@ -15,6 +15,18 @@ pub enum CoreError {
     Unsupported(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Busy(String),
+    /// Something inside an existing session (a checkpoint, …) is missing.
+    #[error("{0}")]
+    Missing(String),
+    /// Preparing or changing the workspace failed for a reason on our side
+    /// (git missing, I/O); the caller's own mistakes are `WorkspaceInvalid`.
+    #[error("workspace error: {0}")]
+    Workspace(String),
+    /// Tools cannot be sandboxed here; the message names the fix.
+    #[error("{0}")]
+    SandboxUnavailable(String),
     #[error("the engine is shutting down")]
     ShuttingDown,
     #[error("storage error: {0}")]
@@ -26,7 +38,10 @@ pub enum CoreError {
 impl CoreError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotFound => ErrorCode::NotFound,
+            Self::NotFound | Self::Missing(_) => ErrorCode::NotFound,
+            Self::Busy(_) => ErrorCode::SessionBusy,
+            Self::Workspace(_) => ErrorCode::Unavailable,
+            Self::SandboxUnavailable(_) => ErrorCode::SandboxUnavailable,
             Self::Invalid(_) => ErrorCode::ValidationFailed,
             Self::WorkspaceInvalid(_) => ErrorCode::WorkspaceInvalid,
             Self::Unsupported(_) => ErrorCode::Unsupported,

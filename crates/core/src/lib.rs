@@ -6,8 +6,10 @@
 //! fans them out; the server only translates requests and streams.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod access;
 mod builtin;
 mod bus;
+mod claude_runtime;
 mod config;
 mod conversation;
 mod dispatch;
@@ -17,11 +19,14 @@ mod log;
 mod manager;
 mod recovery;
 mod sample;
+mod sandbox;
 mod status;
 mod turn;
+mod workspace;
 
+pub use access::Reach;
 pub use bus::{EventBus, PublishedEvent};
-pub use config::EngineConfig;
+pub use config::{ClaudeSettings, EngineConfig};
 pub use error::CoreError;
 pub use log::LogError;
 pub use manager::SessionManager;

@@ -13,7 +13,7 @@ use agentd_protocol::{
     SessionStatus, SessionView, Usage, WorkspaceSpec,
 };
 use agentd_store::{InputRecord, SessionRecord, Store};
-use agentd_tools::{DirectLauncher, ProcessLauncher, Registry};
+use agentd_tools::Registry;
 use tokio::sync::{Mutex, Notify, broadcast};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -25,7 +25,6 @@ use crate::log::{EventLog, now_ms};
 
 const MAX_PROMPT_CHARS: usize = 200_000;
 const MAX_TITLE_CHARS: usize = 80;
-const MAX_LIST: u32 = 200;
 
 /// Shared engine state; every session task holds an `Arc` of it.
 pub(crate) struct Inner {
@@ -33,9 +32,14 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) model: Arc<dyn ModelClient>,
     pub(crate) tools: Arc<Registry>,
-    pub(crate) launcher: Arc<dyn ProcessLauncher>,
+    /// How tools run: bubblewrap, or none by explicit choice; an error
+    /// (bubblewrap missing) makes sessions refuse to start.
+    pub(crate) sandbox: Result<agentd_sandbox::SandboxMode, String>,
     pub(crate) bus: Arc<EventBus>,
     pub(crate) log: EventLog,
+    pub(crate) workspaces: agentd_workspace::WorkspaceManager,
+    /// The Claude Code CLI, found on first use (then cached).
+    pub(crate) claude_cli: tokio::sync::OnceCell<agentd_claude::ClaudeCli>,
     pub(crate) live: StdMutex<HashMap<SessionId, Arc<Live>>>,
     /// Cancelled on shutdown: running turns end as `interrupted`.
     pub(crate) shutdown: CancellationToken,
@@ -47,6 +51,8 @@ pub(crate) struct Live {
     pub(crate) state: Mutex<LiveState>,
     /// Woken whenever a turn ends.
     pub(crate) turn_ended: Notify,
+    /// The Claude Code process of a claude-code session, kept across turns.
+    pub(crate) claude: Mutex<Option<agentd_claude::ClaudeProcess>>,
 }
 
 #[derive(Default)]
@@ -66,6 +72,18 @@ pub struct SessionManager {
     pub(crate) inner: Arc<Inner>,
 }
 
+impl Inner {
+    pub(crate) async fn claude_cli(
+        &self,
+    ) -> Result<agentd_claude::ClaudeCli, agentd_claude::ClaudeError> {
+        let explicit = self.config.claude.path.as_deref();
+        self.claude_cli
+            .get_or_try_init(|| agentd_claude::ClaudeCli::discover(explicit))
+            .await
+            .cloned()
+    }
+}
+
 impl SessionManager {
     /// Build the engine and recover sessions a previous process left running.
     pub async fn start(
@@ -76,13 +94,18 @@ impl SessionManager {
     ) -> Result<Self, CoreError> {
         let bus = Arc::new(EventBus::new(config.subscriber_buffer));
         let log = EventLog::start(store.clone(), bus.clone());
+        let workspaces =
+            agentd_workspace::WorkspaceManager::new(&config.data_dir, config.workspace_limits);
+        let sandbox = crate::sandbox::detect(config.sandbox).await;
         let manager = Self {
             inner: Arc::new(Inner {
+                workspaces,
+                claude_cli: tokio::sync::OnceCell::new(),
                 config,
                 store,
                 model,
                 tools: Arc::new(tools),
-                launcher: Arc::new(DirectLauncher),
+                sandbox,
                 bus,
                 log,
                 live: StdMutex::new(HashMap::new()),
@@ -110,7 +133,8 @@ impl SessionManager {
     ) -> Result<SessionView, CoreError> {
         self.check_open()?;
         validate_text(&req.prompt, "prompt")?;
-        let workspace_path = resolve_workspace(&req.workspace)?;
+        check_workspace(&req.workspace)?;
+        crate::sandbox::check(&self.inner.sandbox)?;
         if let Some(model) = &req.model
             && (model.trim().is_empty() || model.len() > 200)
         {
@@ -125,10 +149,12 @@ impl SessionManager {
                 "max_turns must be between 1 and 10000".into(),
             ));
         }
+        let id = SessionId::new();
+        let prepared = crate::workspace::prepare(&self.inner, id, &req.workspace).await?;
         let now = now_ms();
         let title = req.title.clone().unwrap_or_else(|| title_from(&req.prompt));
         let record = SessionRecord {
-            id: SessionId::new(),
+            id,
             owner_id,
             title: truncate_chars(title.trim(), MAX_TITLE_CHARS),
             status: SessionStatus::Queued,
@@ -140,20 +166,15 @@ impl SessionManager {
                 .unwrap_or_else(|| self.inner.config.default_model.clone()),
             permission_mode: req.permission_mode.unwrap_or_default(),
             workspace: req.workspace.clone(),
-            workspace_path,
+            workspace_path: prepared.path.to_string_lossy().into_owned(),
             max_turns: req.max_turns,
             turns: 0,
             usage: Usage::default(),
             last_seq: 0,
-            runtime_state: None,
+            runtime_state: Some(crate::workspace::state_with(&prepared)),
             created_at: now,
             updated_at: now,
         };
-        if record.runtime != agentd_protocol::Runtime::Builtin {
-            return Err(CoreError::Unsupported(
-                "only the builtin runtime is available in this build".into(),
-            ));
-        }
         self.inner.store.insert_session(&record).await?;
         let id = record.id;
         let status = EventData::SessionStatus(StatusChanged {
@@ -166,30 +187,18 @@ impl SessionManager {
     }
 
     pub async fn get_session(&self, id: SessionId) -> Result<SessionView, CoreError> {
-        Ok(self.record(id).await?.view())
+        Ok(crate::workspace::view(&self.record(id).await?))
     }
 
+    /// Every session, newest first (see `list_sessions_within`).
     pub async fn list_sessions(
         &self,
         status: Option<SessionStatus>,
         before: Option<SessionId>,
         limit: u32,
     ) -> Result<SessionList, CoreError> {
-        let limit = limit.clamp(1, MAX_LIST);
-        let records = self
-            .inner
-            .store
-            .list_sessions(status, before, limit)
-            .await?;
-        let next_before = if records.len() as u32 == limit {
-            records.last().map(|r| r.id)
-        } else {
-            None
-        };
-        Ok(SessionList {
-            sessions: records.iter().map(SessionRecord::view).collect(),
-            next_before,
-        })
+        self.list_sessions_within(crate::Reach::All, status, before, limit)
+            .await
     }
 
     /// A follow-up message: runs now if the session is free, else after the
@@ -260,6 +269,9 @@ impl SessionManager {
                 "the session's turn is still stopping; retry".into(),
             ));
         }
+        if let Some(process) = live.claude.lock().await.take() {
+            process.shutdown().await;
+        }
         self.inner.store.delete_session(id).await?;
         self.inner.log.forget(id).await;
         self.inner.bus.close(id);
@@ -306,6 +318,10 @@ impl SessionManager {
             let driver = live.state.lock().await.driver.take();
             if let Some(driver) = driver {
                 let _ = tokio::time::timeout(self.inner.config.cancel_grace, driver).await;
+            }
+            // The next start resumes the Claude session with `--resume`.
+            if let Some(process) = live.claude.lock().await.take() {
+                process.shutdown().await;
             }
         }
     }
@@ -423,28 +439,25 @@ fn validate_text(text: &str, field: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
-fn resolve_workspace(spec: &WorkspaceSpec) -> Result<String, CoreError> {
-    match spec {
-        WorkspaceSpec::Path { path } => {
-            let p = Path::new(path);
-            if !p.is_absolute() {
-                return Err(CoreError::WorkspaceInvalid(format!(
-                    "workspace path must be absolute: {path}"
-                )));
-            }
-            let canonical = p.canonicalize().map_err(|e| {
-                CoreError::WorkspaceInvalid(format!("workspace path {path} is not usable: {e}"))
-            })?;
-            if !canonical.is_dir() {
-                return Err(CoreError::WorkspaceInvalid(format!(
-                    "workspace path is not a directory: {path}"
-                )));
-            }
-            Ok(canonical.to_string_lossy().into_owned())
-        }
-        WorkspaceSpec::Git { .. } => Err(CoreError::Unsupported(
-            "git workspaces are not available yet; pass {\"path\": \"/abs/dir\"}".into(),
-        )),
+/// Clear errors for a local path before git gets to see it.
+fn check_workspace(spec: &WorkspaceSpec) -> Result<(), CoreError> {
+    let WorkspaceSpec::Path { path } = spec else {
+        return Ok(());
+    };
+    let p = Path::new(path);
+    if !p.is_absolute() {
+        return Err(CoreError::WorkspaceInvalid(format!(
+            "workspace path must be absolute: {path}"
+        )));
+    }
+    match p.metadata() {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(CoreError::WorkspaceInvalid(format!(
+            "workspace path is not a directory: {path}"
+        ))),
+        Err(e) => Err(CoreError::WorkspaceInvalid(format!(
+            "workspace path {path} is not usable: {e}"
+        ))),
     }
 }
 

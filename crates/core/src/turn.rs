@@ -121,13 +121,12 @@ impl Turn<'_> {
             input: input.text.clone(),
         }))
         .await;
+        let text = input.text.clone();
         let user = vec![ContentBlock::Text { text: input.text }];
         self.append_transcript(Role::User, &user).await?;
         match self.record.runtime {
             Runtime::Builtin => crate::builtin::run(self).await,
-            Runtime::ClaudeCode => Err(CoreError::Unsupported(
-                "the claude-code runtime is not available in this build".into(),
-            )),
+            Runtime::ClaudeCode => crate::claude_runtime::run(self, &text).await,
         }
     }
 
@@ -186,6 +185,7 @@ impl Turn<'_> {
     /// Close the turn: event, status, and steers that never found a tool
     /// boundary become the next message.
     async fn finish(&mut self, end: TurnEnd) {
+        crate::workspace::checkpoint(self).await;
         self.emit(EventData::TurnCompleted(TurnCompleted {
             turn: self.number,
             stop_reason: end.stop,

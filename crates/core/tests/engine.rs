@@ -1,38 +1,33 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The engine in-process: limits, shutdown, deletion and slow subscribers.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use agentd_core::{EngineConfig, SessionManager};
-use agentd_llm::{AnthropicClient, AnthropicConfig};
+use agentd_core::EngineConfig;
 use agentd_protocol::{
-    CreateSessionRequest, EventData, SessionId, SessionStatus, TurnStopReason, WorkspaceSpec,
+    CreateSessionRequest, EventData, Runtime, SessionId, SessionStatus, TurnStopReason,
 };
 use agentd_testkit::{FakeAnthropic, turn};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
+mod common;
+
 struct Engine {
-    manager: SessionManager,
-    _db: tempfile::TempDir,
+    inner: common::Engine,
     workspace: tempfile::TempDir,
 }
 
+impl std::ops::Deref for Engine {
+    type Target = common::Engine;
+    fn deref(&self) -> &common::Engine {
+        &self.inner
+    }
+}
+
 async fn engine(fake: &FakeAnthropic, config: EngineConfig) -> Engine {
-    let (store, db) = agentd_store::testing::sqlite_temp().await;
-    let model = AnthropicClient::new(AnthropicConfig::for_tests(fake.base_url())).unwrap();
-    let manager = SessionManager::start(
-        config,
-        store,
-        Arc::new(model),
-        agentd_tools::Registry::builtin(),
-    )
-    .await
-    .unwrap();
     Engine {
-        manager,
-        _db: db,
+        inner: common::engine(common::anthropic(fake.base_url()), config).await,
         workspace: tempfile::tempdir().unwrap(),
     }
 }
@@ -40,39 +35,18 @@ async fn engine(fake: &FakeAnthropic, config: EngineConfig) -> Engine {
 impl Engine {
     async fn create(&self, prompt: &str, max_turns: Option<u32>) -> SessionId {
         let req = CreateSessionRequest {
-            prompt: prompt.into(),
-            workspace: WorkspaceSpec::Path {
-                path: self.workspace.path().to_string_lossy().into_owned(),
-            },
-            runtime: None,
-            model: None,
-            permission_mode: None,
-            title: None,
             max_turns,
+            ..common::request(self.workspace.path(), prompt, Runtime::Builtin, None)
         };
         self.manager.create_session(req, None).await.unwrap().id
     }
 
     async fn wait_for(&self, id: SessionId, status: SessionStatus) {
-        for _ in 0..400 {
-            if self.manager.get_session(id).await.unwrap().status == status {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("{id} never became {status}");
+        common::wait_for(&self.manager, id, status).await;
     }
 
     async fn stop_reason(&self, id: SessionId) -> TurnStopReason {
-        let events = self.manager.read_events(id, 0, 10_000).await.unwrap();
-        events
-            .iter()
-            .rev()
-            .find_map(|e| match &e.event {
-                EventData::TurnCompleted(done) => Some(done.stop_reason),
-                _ => None,
-            })
-            .expect("a turn.completed event")
+        common::last_stop(&self.manager, id).await
     }
 }
 

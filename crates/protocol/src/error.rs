@@ -44,6 +44,8 @@ pub enum ErrorCode {
     MaxTurnsReached,
     ToolFailed,
     Interrupted,
+    CheckpointFailed,
+    SandboxUnavailable,
 }
 
 impl ErrorCode {
@@ -80,6 +82,8 @@ impl ErrorCode {
             Self::MaxTurnsReached => "max_turns_reached",
             Self::ToolFailed => "tool_failed",
             Self::Interrupted => "interrupted",
+            Self::CheckpointFailed => "checkpoint_failed",
+            Self::SandboxUnavailable => "sandbox_unavailable",
         }
     }
 }

@@ -58,6 +58,10 @@ pub enum EventData {
     FileChanged(FileChanged),
     #[serde(rename = "usage")]
     Usage(UsageReport),
+    #[serde(rename = "checkpoint.created")]
+    CheckpointCreated(Checkpoint),
+    #[serde(rename = "checkpoint.restored")]
+    CheckpointRestored(Checkpoint),
     #[serde(rename = "error")]
     Error(ErrorEvent),
 }
@@ -79,6 +83,8 @@ impl EventData {
             Self::ToolCompleted(_) => "tool.completed",
             Self::FileChanged(_) => "file.changed",
             Self::Usage(_) => "usage",
+            Self::CheckpointCreated(_) => "checkpoint.created",
+            Self::CheckpointRestored(_) => "checkpoint.restored",
             Self::Error(_) => "error",
         }
     }
@@ -219,6 +225,14 @@ pub struct UsageReport {
     pub call: Usage,
     /// The session's running totals including this call.
     pub totals: Usage,
+}
+
+/// The workspace as it was at the end of a turn, saved in the repository
+/// under `refs/agentd/checkpoints/<session>/<turn>`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Checkpoint {
+    pub turn: u32,
+    pub commit: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]

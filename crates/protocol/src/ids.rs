@@ -16,9 +16,12 @@ impl SessionId {
         Self(Uuid::now_v7())
     }
 
-    /// The first 8 hex characters, for branch names and logs.
+    /// The last 12 hex characters (random bits; the leading ones are a
+    /// timestamp shared by sessions created in the same minute), for logs
+    /// and branch names.
     pub fn short(&self) -> String {
-        self.0.simple().to_string()[..8].to_owned()
+        let hex = self.0.simple().to_string();
+        hex[hex.len() - 12..].to_owned()
     }
 }
 
@@ -64,7 +67,12 @@ mod tests {
         assert!(a < b);
         let parsed: SessionId = a.to_string().parse().unwrap();
         assert_eq!(parsed, a);
-        assert_eq!(a.short().len(), 8);
+        assert_eq!(a.short().len(), 12);
+        assert_ne!(
+            a.short(),
+            b.short(),
+            "ids created together differ in their short form"
+        );
         assert!("not-a-uuid".parse::<SessionId>().is_err());
     }
 }

@@ -7,6 +7,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -14,6 +15,10 @@ pub mod session;
 pub mod usage;
 
 pub use api::*;
+pub use auth::{
+    AuditEntry, AuditPage, CreateTokenRequest, CreateUserRequest, CreatedToken, LoginRequest, Me,
+    RefreshRequest, Scope, Ticket, TokenList, TokenPair, TokenView, UserList, UserRole, UserView,
+};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use event::{EventData, EventEnvelope};
 pub use ids::SessionId;

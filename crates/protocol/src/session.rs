@@ -209,6 +209,9 @@ pub struct SessionView {
     pub workspace: WorkspaceSpec,
     /// The directory the agent works in.
     pub workspace_path: String,
+    /// The session's own git branch, when the workspace is a repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
     /// Turns started so far.
     pub turns: u32,
     /// Running totals over all turns.
