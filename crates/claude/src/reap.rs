@@ -172,11 +172,24 @@ mod tests {
         assert!(before.len() >= 3, "{before:?}");
         kill_tree(Pid::from_raw(root));
         child.wait().unwrap();
-        let table = process_table();
-        let alive: Vec<i32> = before
-            .into_iter()
-            .filter(|p| table.iter().any(|t| t.pid == *p))
-            .collect();
+        // SIGKILL is asynchronous and orphans are reaped by init: wait for
+        // the processes to go, ignoring zombies (dead, awaiting reaping).
+        let running = |pid: i32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                !stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        let mut alive: Vec<i32> = before.clone();
+        while !alive.is_empty() && std::time::Instant::now() < deadline {
+            alive.retain(|p| running(*p));
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         assert_eq!(alive, Vec::<i32>::new());
     }
 }

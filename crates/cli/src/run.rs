@@ -101,11 +101,16 @@ async fn finish(
     status: SessionStatus,
     stop: Option<TurnStopReason>,
 ) -> ExitCode {
-    let usage = manager
-        .get_session(id)
-        .await
-        .map(|s| s.usage)
-        .unwrap_or_default();
+    let session = manager.get_session(id).await.ok();
+    let usage = session.as_ref().map(|s| s.usage).unwrap_or_default();
+    if let Some(branch) = session.as_ref().and_then(|s| s.branch.as_deref()) {
+        // In a repository the agent worked in its own worktree.
+        let path = session
+            .as_ref()
+            .map(|s| s.workspace_path.as_str())
+            .unwrap_or("");
+        eprintln!("\nthe work is on branch {branch} in {path}");
+    }
     eprintln!(
         "\n[{status}] tokens in {} (cache read {}, write {}), out {}, cost ${:.4}",
         usage.input_tokens,

@@ -87,3 +87,53 @@ async fn run_fails_clearly_on_a_model_error() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_on_the_claude_code_runtime() {
+    let fake = FakeAnthropic::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().canonicalize().unwrap().join("cc.txt");
+    fake.push(turn().tool_use(
+        "Write",
+        json!({"file_path": file, "content": "from the CLI\n"}),
+    ));
+    fake.push(turn().text("Wrote cc.txt."));
+    let home = tempfile::tempdir().unwrap();
+    let claude = std::env::var("AGENTD_TEST_CLAUDE").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/agentd-npm/node_modules/.bin/claude",
+            std::env::var("HOME").unwrap()
+        )
+    });
+    let data = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentd"))
+        .args([
+            "run",
+            "--runtime",
+            "claude-code",
+            "--claude-path",
+            &claude,
+            "--workspace",
+        ])
+        .arg(dir.path())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("write cc.txt")
+        .env("ANTHROPIC_BASE_URL", fake.base_url())
+        .env("ANTHROPIC_API_KEY", "sk-ant-test-run")
+        .env("HOME", home.path())
+        .env("CLAUDE_CODE_MAX_RETRIES", "0")
+        .env_remove("AGENTD_DATABASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "from the CLI\n");
+    assert!(stdout.contains("Wrote cc.txt."), "{stdout}");
+}
