@@ -21,6 +21,9 @@ pub struct ServeArgs {
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
     init_tracing();
+    args.auth.register_secrets();
+    // Refuse bad auth settings before opening anything.
+    args.auth.config()?;
     let config = Config::load(&args.common, args.listen)?;
     let manager = crate::config::open_engine(&config, true).await?;
     crate::admin::bootstrap(manager.store()).await?;
@@ -31,7 +34,9 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     // Scripts and tests read this line to find the port.
     println!("agentd listening on http://{addr}");
     tracing::info!(%addr, database = manager.store().backend().as_str(), "agentd serving");
-    let state = agentd_server::AppState::with_auth(manager.clone(), args.auth.config());
+    let master_key = args.auth.master_key(&config.data_dir)?;
+    let state = agentd_server::AppState::with_auth(manager.clone(), args.auth.config()?)
+        .with_master_key(master_key);
     agentd_server::serve(listener, state, shutdown_signal())
         .await
         .context("server error")?;
@@ -61,10 +66,13 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+/// Logs go to stderr through [`crate::redact`], which masks anything shaped
+/// like a secret whichever code path logged it.
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_env("AGENTD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    crate::redact::register_env();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::redact::RedactingStderr)
         .try_init();
 }

@@ -103,6 +103,8 @@ impl Fixture {
                 json!({"name": self.unique("new"), "password": "long enough password"})
             }
             "login" => json!({"name": "owner", "password": "wrong password here"}),
+            "create_web_session" => json!({"name": "nobody", "password": "wrong password here"}),
+            "put_credential" => json!({"secret": "sk-ant-matrix-key-0000"}),
             "refresh" => json!({"refresh_token": "agentd_rt_not-a-token"}),
             // Unknown operations get an empty body: validation errors are an
             // acceptable answer for allowed callers.
@@ -130,7 +132,7 @@ fn kind_of(path: &str, op: &Value) -> Kind {
         Kind::Public
     } else if path.starts_with("/api/v1/users") {
         Kind::AdminOnly
-    } else if path.contains('{') {
+    } else if path.contains("{id}") {
         Kind::Owned
     } else {
         Kind::Authenticated
@@ -149,8 +151,13 @@ async fn every_operation_checks_its_callers() {
     let fake = FakeAnthropic::start().await;
     fake.set_default(turn().text("ok"));
     let server = Server::start(Backend::Sqlite, &fake).await;
-    let owner = server.member("owner").await;
-    let other = server.member("other").await;
+    // Members act through personal access tokens: "log out everywhere"
+    // ends login tokens, and the fixture must outlive it.
+    let mut owner = server.member("owner").await;
+    let mut other = server.member("other").await;
+    for m in [&mut owner, &mut other] {
+        m.http = client_with(&server.new_pat(&m.http).await.1);
+    }
     let fx = Fixture {
         server,
         owner,
@@ -169,13 +176,21 @@ async fn every_operation_checks_its_callers() {
             let kind = kind_of(path, op);
             let operation = op["operationId"].as_str().unwrap_or(method);
             for who in [Who::Anonymous, Who::OtherMember, Who::Owner, Who::Admin] {
+                // `{provider}` names one of the caller's own credentials.
+                let path_of_call = path.replace("{provider}", "anthropic");
                 let url = if path.contains("{id}") {
                     fx.server
-                        .url(&path.replace("{id}", &fx.path_id(path).await))
+                        .url(&path_of_call.replace("{id}", &fx.path_id(path).await))
                 } else {
-                    fx.server.url(path)
+                    fx.server.url(&path_of_call)
                 };
                 let client = fx.client(who).await;
+                if operation == "delete_credential" && who != Who::Anonymous {
+                    // Something of the caller's own to delete.
+                    let body = fx.body("put_credential");
+                    let (status, _) = send(client.put(&url).json(&body)).await;
+                    assert_eq!(status, 200);
+                }
                 let method_value: reqwest::Method = method.to_uppercase().parse().unwrap();
                 let mut req = client.request(method_value, &url);
                 if op.get("requestBody").is_some() {

@@ -1,5 +1,6 @@
 //! Accounts, credentials and the audit log: roles, token scopes and the API
-//! bodies of `/api/v1/auth`, `/tokens`, `/users` and `/audit`.
+//! bodies of `/api/v1/auth`, `/tokens`, `/users`, `/credentials` and
+//! `/audit`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -248,6 +249,85 @@ pub struct CreatedToken {
     pub info: TokenView,
 }
 
+/// `POST /api/v1/auth/session`: a browser login. The session itself travels
+/// in the HttpOnly `agentd_session` cookie, never in a body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WebSession {
+    pub user: UserView,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Also in the readable `agentd_csrf` cookie: echo it in `X-CSRF-Token`
+    /// on every POST, PUT, PATCH and DELETE made with the session cookie.
+    pub csrf_token: String,
+}
+
+/// Whose key a per-user credential is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialProvider {
+    Anthropic,
+    Openai,
+    Github,
+}
+
+impl CredentialProvider {
+    pub const ALL: [Self; 3] = [Self::Anthropic, Self::Openai, Self::Github];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Anthropic => "anthropic",
+            Self::Openai => "openai",
+            Self::Github => "github",
+        }
+    }
+}
+
+impl FromStr for CredentialProvider {
+    type Err = UnknownVariant;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownVariant(s.to_owned()))
+    }
+}
+
+impl fmt::Display for CredentialProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `PUT /api/v1/credentials/{provider}`.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutCredentialRequest {
+    pub secret: String,
+}
+
+impl fmt::Debug for PutCredentialRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PutCredentialRequest")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored credential as listed: which provider, and only enough of the
+/// secret (`…abcd`) to tell keys apart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CredentialView {
+    pub provider: CredentialProvider,
+    pub hint: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// `GET /api/v1/credentials`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CredentialList {
+    pub credentials: Vec<CredentialView>,
+}
+
 /// One audit log entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {
@@ -297,5 +377,19 @@ mod tests {
             password: "hunter2-hunter2".into(),
         };
         assert!(!format!("{login:?}").contains("hunter2"));
+        let put = PutCredentialRequest {
+            secret: "sk-ant-secret".into(),
+        };
+        assert!(!format!("{put:?}").contains("secret\""));
+        assert!(!format!("{put:?}").contains("sk-ant"));
+    }
+
+    #[test]
+    fn providers_round_trip() {
+        for p in CredentialProvider::ALL {
+            assert_eq!(p.as_str().parse::<CredentialProvider>().unwrap(), p);
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        }
+        assert!("gitlab".parse::<CredentialProvider>().is_err());
     }
 }

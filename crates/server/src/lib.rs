@@ -19,6 +19,7 @@ mod state;
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use openapi::openapi_json;
+pub use routes::credentials::resolve as resolve_credential;
 pub use state::AppState;
 
 use std::future::Future;

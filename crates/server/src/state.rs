@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use agentd_core::SessionManager;
+use agentd_store::{CredentialVault, MasterKey};
 
 use crate::auth::{AuthConfig, AuthState};
 use crate::metrics::Metrics;
@@ -12,6 +13,10 @@ pub struct AppState {
     pub manager: SessionManager,
     pub metrics: Arc<Metrics>,
     pub auth: Arc<AuthState>,
+    /// Per-user credentials, encrypted under the master key; `None` when the
+    /// server was started without one (the credential routes then answer
+    /// 503).
+    pub vault: Option<CredentialVault>,
 }
 
 impl AppState {
@@ -24,6 +29,13 @@ impl AppState {
             manager,
             metrics: Arc::new(Metrics::new()),
             auth: Arc::new(AuthState::new(auth)),
+            vault: None,
         }
+    }
+
+    /// Stores per-user credentials encrypted under `key`.
+    pub fn with_master_key(mut self, key: MasterKey) -> Self {
+        self.vault = Some(CredentialVault::new(self.manager.store().clone(), key));
+        self
     }
 }

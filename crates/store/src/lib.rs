@@ -1,4 +1,5 @@
-//! Persistence for agentd: users, tokens and the audit log; sessions, their append-only event log, the model
+//! Persistence for agentd: users, tokens, encrypted per-user credentials,
+//! linked identities and the audit log; sessions, their append-only event log, the model
 //! transcript and the durable input queue, on SQLite (the embedded default, a
 //! file in the data directory) or PostgreSQL, behind one [`Store`].
 //!
@@ -13,8 +14,10 @@
 
 mod audit;
 mod convert;
+pub mod credentials;
 mod error;
 mod events;
+mod identities;
 mod inputs;
 mod migrations;
 mod sessions;
@@ -26,8 +29,10 @@ mod users;
 
 pub use audit::{AuditFilter, NewAuditEntry};
 pub use convert::truncate_to_ms;
+pub use credentials::{CredentialVault, MasterKey, MasterKeyError, Secret};
 pub use error::StoreError;
 pub(crate) use error::write_error;
+pub use identities::{IdentityRecord, OAuthState};
 pub use inputs::InputRecord;
 pub use sessions::SessionRecord;
 pub use store::{Backend, Store};

@@ -28,6 +28,11 @@ const SQLITE: &[Embedded] = &[
         "auth",
         include_str!("../migrations/sqlite/0002_auth.sql"),
     ),
+    (
+        3,
+        "web credentials",
+        include_str!("../migrations/sqlite/0003_web_credentials.sql"),
+    ),
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -40,6 +45,11 @@ const POSTGRES: &[Embedded] = &[
         2,
         "auth",
         include_str!("../migrations/postgres/0002_auth.sql"),
+    ),
+    (
+        3,
+        "web credentials",
+        include_str!("../migrations/postgres/0003_web_credentials.sql"),
     ),
 ];
 

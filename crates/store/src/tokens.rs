@@ -23,6 +23,8 @@ pub enum TokenKind {
     Refresh,
     /// Single use, seconds long, for EventSource/WebSocket URLs.
     Ticket,
+    /// A browser's login, carried in an HttpOnly cookie.
+    Web,
 }
 
 impl TokenKind {
@@ -32,6 +34,7 @@ impl TokenKind {
             Self::Access => "access",
             Self::Refresh => "refresh",
             Self::Ticket => "ticket",
+            Self::Web => "web",
         }
     }
 }
@@ -39,10 +42,16 @@ impl TokenKind {
 impl FromStr for TokenKind {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        [Self::Pat, Self::Access, Self::Refresh, Self::Ticket]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or(())
+        [
+            Self::Pat,
+            Self::Access,
+            Self::Refresh,
+            Self::Ticket,
+            Self::Web,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or(())
     }
 }
 
@@ -196,6 +205,34 @@ impl Store {
             .await?
             .rows_affected()
         }))
+    }
+
+    /// Revokes every live token of `user_id` whose kind is one of `kinds`
+    /// ("log out everywhere" ends logins but keeps personal access tokens).
+    pub async fn revoke_user_tokens(
+        &self,
+        user_id: &str,
+        kinds: &[TokenKind],
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let mut total = 0;
+        // One statement per kind keeps the SQL identical on both backends
+        // (no array binds); the list is two or three kinds long.
+        for kind in kinds {
+            total += on_pool!(self, |pool| {
+                sqlx::query(
+                    "UPDATE tokens SET revoked_at = $3 \
+                     WHERE user_id = $1 AND kind = $2 AND revoked_at IS NULL",
+                )
+                .bind(user_id)
+                .bind(kind.as_str())
+                .bind(to_ms(now))
+                .execute(pool)
+                .await?
+                .rows_affected()
+            });
+        }
+        Ok(total)
     }
 
     /// Atomically marks a live token of `kind` as used up and returns it:

@@ -1,6 +1,6 @@
 //! The one gate in front of `/api/v1`: resolves the bearer token (or a
-//! ticket on event-stream URLs) to a [`Caller`] and checks its scope
-//! against the request. Tokens are looked up on every request, with no
+//! ticket on event-stream URLs, or a browser's session cookie after its
+//! CSRF checks) to a [`Caller`] and checks its scope against the request. Tokens are looked up on every request, with no
 //! cache, so revoking one or disabling a user takes effect at once.
 
 use agentd_protocol::{Scope, UserRole};
@@ -10,12 +10,14 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::cookies::{self, CsrfRefusal};
 use super::secret::hash_token;
-use super::{Caller, ClientIp, accounts};
+use super::{AuthConfig, Caller, ClientIp, accounts};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 const INVALID: &str = "the token is invalid, expired or revoked";
+const SESSION_ENDED: &str = "the browser session has expired or was logged out; log in again";
 
 pub(crate) async fn authenticate(
     State(state): State<AppState>,
@@ -27,7 +29,7 @@ pub(crate) async fn authenticate(
         return next.run(req).await;
     }
     let (needed, admin_only) = required(req.method(), path);
-    let presented = Presented::of(&req);
+    let presented = Presented::of(&req, &state.auth.config);
     let ip = ClientIp::of(req.extensions()).0;
     let caller = match resolve(&state, presented, ip).await {
         Ok(caller) => caller,
@@ -52,7 +54,12 @@ pub(crate) async fn authenticate(
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/api/v1/openapi.json" | "/api/v1/auth/login" | "/api/v1/auth/refresh"
+        "/api/v1/openapi.json"
+            | "/api/v1/auth/login"
+            | "/api/v1/auth/refresh"
+            | "/api/v1/auth/session"
+            | "/api/v1/auth/github/start"
+            | "/api/v1/auth/github/callback"
     )
 }
 
@@ -99,11 +106,17 @@ enum Presented {
     /// The `Authorization` header; `None` when it is not a bearer token.
     Bearer(Option<String>),
     Ticket(String),
+    /// The session cookie, and the outcome of the CSRF checks (which only
+    /// state-changing requests need).
+    Cookie {
+        secret: String,
+        csrf: Result<(), CsrfRefusal>,
+    },
     Nothing,
 }
 
 impl Presented {
-    fn of(req: &Request) -> Self {
+    fn of(req: &Request, config: &AuthConfig) -> Self {
         if let Some(value) = req.headers().get(header::AUTHORIZATION) {
             let secret = value
                 .to_str()
@@ -117,11 +130,28 @@ impl Presented {
                 .map(str::to_owned);
             return Self::Bearer(secret);
         }
-        match ticket_param(req) {
-            Some(ticket) if takes_ticket(req.method(), req.uri().path()) => {
-                Self::Ticket(ticket.to_owned())
-            }
-            _ => Self::Nothing,
+        if let Some(ticket) = ticket_param(req)
+            && takes_ticket(req.method(), req.uri().path())
+        {
+            return Self::Ticket(ticket.to_owned());
+        }
+        match cookies::cookie(req.headers(), cookies::SESSION_COOKIE) {
+            Some(secret) => Self::Cookie {
+                secret: secret.to_owned(),
+                csrf: if cookies::changes_state(req.method()) {
+                    cookies::check_csrf(config, req.headers(), secret)
+                } else if req.uri().path() == "/api/v1/ws"
+                    && !cookies::same_origin(config, req.headers())
+                {
+                    // A WebSocket is a GET that acts: another origin must
+                    // not open one with the browser's cookie. (Browsers
+                    // always send Origin on WebSocket handshakes.)
+                    Err(CsrfRefusal::ForeignOrigin)
+                } else {
+                    Ok(())
+                },
+            },
+            None => Self::Nothing,
         }
     }
 }
@@ -133,7 +163,15 @@ async fn resolve(
 ) -> Result<Caller, ApiError> {
     let store = state.manager.store();
     let now = accounts::now();
-    let token = if let Presented::Bearer(secret) = presented {
+    let token = if let Presented::Cookie { secret, csrf } = presented {
+        let token = store
+            .token_by_hash(&hash_token(&secret))
+            .await?
+            .filter(|t| t.kind == TokenKind::Web && t.is_live(now))
+            .ok_or_else(|| ApiError::unauthorized(SESSION_ENDED))?;
+        csrf.map_err(|refusal| ApiError::forbidden(refusal.message()))?;
+        token
+    } else if let Presented::Bearer(secret) = presented {
         let secret =
             secret.ok_or_else(|| ApiError::unauthorized("use Authorization: Bearer <token>"))?;
         store
@@ -148,7 +186,7 @@ async fn resolve(
             .ok_or_else(|| ApiError::unauthorized("the ticket is invalid, used or expired"))?
     } else {
         return Err(ApiError::unauthorized(
-            "authentication required: send Authorization: Bearer <token>",
+            "authentication required: send Authorization: Bearer <token> or log in",
         ));
     };
     let user = store

@@ -1,10 +1,14 @@
 //! Authentication and authorization: every `/api/v1` request except login,
-//! refresh and the OpenAPI document carries a bearer token (or, for event
-//! streams, a single-use ticket); [`middleware::authenticate`] resolves it
-//! to a [`Caller`] and enforces the token's scope, handlers check ownership.
+//! refresh, GitHub sign-in and the OpenAPI document carries a bearer token,
+//! a browser session cookie (with the CSRF checks of [`cookies`]) or, for
+//! event streams, a single-use ticket; [`middleware::authenticate`] resolves
+//! it to a [`Caller`] and enforces its scope, handlers check ownership.
 
 pub mod accounts;
 pub mod audit;
+pub mod cookies;
+pub mod github;
+pub(crate) mod login;
 pub(crate) mod middleware;
 pub mod secret;
 pub mod throttle;
@@ -33,7 +37,16 @@ pub struct AuthConfig {
     pub refresh_ttl: Duration,
     /// Tickets for EventSource/WebSocket URLs (default 60 s).
     pub ticket_ttl: Duration,
+    /// Browser sessions (the `agentd_session` cookie; default 7 days).
+    pub web_session_ttl: Duration,
     pub login: LoginPolicy,
+    /// Trust `X-Forwarded-Proto`/`X-Forwarded-Host` from a reverse proxy.
+    pub behind_proxy: bool,
+    /// The URL browsers use to reach agentd (`https://agents.example.com`):
+    /// an accepted Origin, and the base of the OAuth redirect URI.
+    pub public_url: Option<String>,
+    /// GitHub sign-in; `None` turns its routes off.
+    pub github: Option<github::GitHubOAuth>,
 }
 
 impl Default for AuthConfig {
@@ -42,7 +55,11 @@ impl Default for AuthConfig {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             ticket_ttl: Duration::from_secs(60),
+            web_session_ttl: Duration::from_secs(7 * 24 * 3600),
             login: LoginPolicy::default(),
+            behind_proxy: false,
+            public_url: None,
+            github: None,
         }
     }
 }

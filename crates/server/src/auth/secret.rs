@@ -21,6 +21,7 @@ pub fn prefix(kind: TokenKind) -> &'static str {
         TokenKind::Access => "agentd_at_",
         TokenKind::Refresh => "agentd_rt_",
         TokenKind::Ticket => "agentd_tk_",
+        TokenKind::Web => "agentd_ws_",
     }
 }
 
@@ -37,6 +38,16 @@ pub fn generate(kind: TokenKind) -> String {
 /// Hex SHA-256 of a secret, as stored in `tokens.token_hash`.
 pub fn hash_token(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// The CSRF token of a browser session: derived from the session secret
+/// (a one-way hash, so the readable CSRF cookie reveals nothing of the
+/// HttpOnly session cookie), and so only valid with that session.
+pub fn derive_csrf(session_secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"agentd-csrf\0");
+    h.update(session_secret.as_bytes());
+    hex(&h.finalize())
 }
 
 fn hex(bytes: &[u8]) -> String {

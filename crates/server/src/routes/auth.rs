@@ -2,21 +2,19 @@
 //! refresh, logout, who-am-I and single-use tickets for event streams.
 
 use agentd_protocol::{ErrorBody, LoginRequest, Me, RefreshRequest, Scope, Ticket, TokenPair};
-use agentd_store::{LoginFailures, Store, TokenKind, UserRecord};
+use agentd_store::{Store, TokenKind, UserRecord};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde_json::json;
 
 use crate::auth::accounts::{self, NewToken};
 use crate::auth::audit::{self, Actor};
-use crate::auth::throttle::Refusal;
+use crate::auth::login::password_login;
 use crate::auth::{Caller, ClientIp, secret};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
-
-const BAD_LOGIN: &str = "invalid name or password";
-const MAX_NAME_IN_AUDIT: usize = 64;
 
 /// Exchange a name and password for a short-lived access token and a
 /// refresh token. Failed attempts slow down, then lock, the account.
@@ -33,53 +31,8 @@ pub(crate) async fn login(
     Json(req): Json<LoginRequest>,
 ) -> Result<axum::Json<TokenPair>, ApiError> {
     let store = state.manager.store();
-    let policy = &state.auth.config.login;
-    let now = accounts::now();
-    state.auth.ips.check(policy, ip, now).map_err(refused)?;
-    let user = store.get_user_by_name(&req.name).await?;
-    let failures = user.as_ref().map(|u| policy.current(u, now));
-    if let Some(f) = failures {
-        policy.check_account(f, now).map_err(refused)?;
-    }
-    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let password_ok = secret::verify_password(req.password, hash).await;
-    let usable = user.as_ref().filter(|u| u.disabled_at.is_none());
-    let (Some(user), true) = (usable, password_ok) else {
-        state.auth.ips.failed(policy, ip, now);
-        let actor = Actor {
-            id: user.as_ref().map(|u| u.id.clone()),
-            name: req.name.chars().take(MAX_NAME_IN_AUDIT).collect(),
-            ip,
-        };
-        if let (Some(u), Some(f)) = (&user, failures) {
-            let next = policy.after_failure(f, now);
-            store.set_login_failures(&u.id, next).await?;
-            if next.locked_until.is_some() && f.locked_until.is_none() {
-                audit::record(
-                    store,
-                    actor.clone(),
-                    "user.locked",
-                    Some(u.id.clone()),
-                    json!({"failures": next.count}),
-                )
-                .await;
-            }
-        }
-        audit::record(store, actor, "login.failure", None, json!({})).await;
-        return Err(ApiError::unauthorized(BAD_LOGIN));
-    };
-    if user.failed_logins > 0 || user.locked_until.is_some() {
-        store
-            .set_login_failures(
-                &user.id,
-                LoginFailures {
-                    count: 0,
-                    last_failed_at: None,
-                    locked_until: None,
-                },
-            )
-            .await?;
-    }
+    let user = password_login(&state, ip, &req.name, req.password).await?;
+    let user = &user;
     let family = agentd_protocol::ids::prefixed_id("login");
     let pair = issue_pair(&state, store, user, family).await?;
     let actor = Actor {
@@ -89,19 +42,6 @@ pub(crate) async fn login(
     };
     audit::record(store, actor, "login.success", None, json!({})).await;
     Ok(axum::Json(pair))
-}
-
-fn refused(r: Refusal) -> ApiError {
-    match r {
-        Refusal::Locked { retry_after } => ApiError::rate_limited(
-            retry_after,
-            "the account is locked after too many failed logins; wait or ask an admin to unlock it",
-        ),
-        Refusal::Backoff { retry_after } => ApiError::rate_limited(
-            retry_after,
-            "too many failed logins; wait before trying again",
-        ),
-    }
 }
 
 /// A new access + refresh pair. `family` names the login: a refresh keeps
@@ -198,7 +138,8 @@ pub(crate) async fn refresh(
     Ok(axum::Json(pair))
 }
 
-/// Revoke the presented token (and, for a login, its refresh token).
+/// Revoke the presented token (and, for a login, its refresh token; for a
+/// browser session, its cookies).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses(
         (status = 204, description = "Logged out"),
@@ -206,8 +147,9 @@ pub(crate) async fn refresh(
     ))]
 pub(crate) async fn logout(
     State(state): State<AppState>,
+    headers: HeaderMap,
     caller: Caller,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let store = state.manager.store();
     let now = accounts::now();
     match &caller.family {
@@ -223,10 +165,12 @@ pub(crate) async fn logout(
         Actor::from(&caller),
         "logout",
         Some(caller.token_id.clone()),
-        json!({}),
+        json!({"kind": caller.kind.as_str()}),
     )
     .await;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(crate::routes::web::no_content_ending(
+        &state, &headers, &caller,
+    ))
 }
 
 /// The caller's account and the scope of the presented token.

@@ -13,6 +13,8 @@ crate::for_both_backends!(
     tokens_are_found_by_hash_revoked_and_consumed_once,
     audit_is_filtered_and_paged_newest_first,
     sessions_list_by_owner,
+    credentials_identities_and_oauth_states,
+    logout_everywhere_keeps_personal_tokens,
 );
 
 fn user(id: &str, name: &str) -> UserRecord {
@@ -227,4 +229,103 @@ async fn sessions_list_by_owner(store: &Store) {
             .len(),
         2
     );
+}
+
+async fn credentials_identities_and_oauth_states(store: &Store) {
+    use agentd_protocol::CredentialProvider;
+    use agentd_store::{CredentialVault, IdentityRecord, MasterKey, OAuthState, Secret};
+
+    store.insert_user(&user("usr_a", "ann")).await.unwrap();
+    let vault = CredentialVault::new(store.clone(), MasterKey::generate());
+    let p = CredentialProvider::Openai;
+    vault
+        .put("usr_a", p, &Secret::new("sk-first-1111"), now())
+        .await
+        .unwrap();
+    // A second put replaces the first.
+    vault
+        .put("usr_a", p, &Secret::new("sk-second-2222"), now())
+        .await
+        .unwrap();
+    let listed = vault.list("usr_a").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].hint, "…2222");
+    assert_eq!(
+        vault.resolve("usr_a", p).await.unwrap().unwrap().expose(),
+        "sk-second-2222"
+    );
+    assert!(matches!(
+        vault
+            .put("usr_zz", p, &Secret::new("sk-x-0000"), now())
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let link = IdentityRecord {
+        provider: "github".into(),
+        subject: "4242".into(),
+        user_id: "usr_a".into(),
+        login: "octo".into(),
+        created_at: now(),
+    };
+    store.insert_identity(&link).await.unwrap();
+    assert_eq!(
+        store.identity("github", "4242").await.unwrap(),
+        Some(link.clone())
+    );
+    assert!(matches!(
+        store.insert_identity(&link).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let state = OAuthState {
+        state_hash: "h1".into(),
+        link_user_id: Some("usr_a".into()),
+        created_at: now(),
+        expires_at: now() + time::Duration::minutes(10),
+    };
+    store.insert_oauth_state(&state).await.unwrap();
+    let expired = OAuthState {
+        state_hash: "h2".into(),
+        link_user_id: None,
+        created_at: now(),
+        expires_at: now(),
+    };
+    store.insert_oauth_state(&expired).await.unwrap();
+    assert_eq!(
+        store.consume_oauth_state("h1", now()).await.unwrap(),
+        Some(state)
+    );
+    assert_eq!(store.consume_oauth_state("h1", now()).await.unwrap(), None);
+    assert_eq!(store.consume_oauth_state("h2", now()).await.unwrap(), None);
+}
+
+async fn logout_everywhere_keeps_personal_tokens(store: &Store) {
+    store.insert_user(&user("usr_a", "ann")).await.unwrap();
+    let kinds = [
+        ("t1", TokenKind::Pat),
+        ("t2", TokenKind::Access),
+        ("t3", TokenKind::Refresh),
+        ("t4", TokenKind::Web),
+    ];
+    for (id, kind) in kinds {
+        store
+            .insert_token(&token(id, "usr_a", kind, &format!("hash-{id}")))
+            .await
+            .unwrap();
+    }
+    let n = store
+        .revoke_user_tokens(
+            "usr_a",
+            &[TokenKind::Access, TokenKind::Refresh, TokenKind::Web],
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 3);
+    for (id, kind) in kinds {
+        let t = store.get_token(id).await.unwrap().unwrap();
+        assert_eq!(t.kind, kind);
+        assert_eq!(t.revoked_at.is_some(), kind != TokenKind::Pat, "{id}");
+    }
 }
