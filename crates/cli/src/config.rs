@@ -27,6 +27,10 @@ pub struct CommonArgs {
     /// The Claude Code CLI for the claude-code runtime (default: `claude` on PATH).
     #[arg(long, env = "AGENTD_CLAUDE_PATH")]
     pub claude_path: Option<PathBuf>,
+    /// Permission mode of sessions that name none: default (ask for what
+    /// rules don't allow), acceptEdits, plan, bypassPermissions, unattended.
+    #[arg(long, env = "AGENTD_PERMISSION_MODE")]
+    pub permission_mode: Option<agentd_protocol::PermissionMode>,
 }
 
 /// The config file's shape; every field optional.
@@ -40,6 +44,21 @@ struct FileConfig {
     max_turns: Option<u32>,
     system_prompt: Option<String>,
     claude_path: Option<PathBuf>,
+    permission_mode: Option<agentd_protocol::PermissionMode>,
+    /// Server-wide permission rules, Claude Code syntax.
+    #[serde(default)]
+    permissions: FilePermissions,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePermissions {
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default)]
+    ask: Vec<String>,
+    #[serde(default)]
+    deny: Vec<String>,
 }
 
 /// The merged configuration.
@@ -52,6 +71,8 @@ pub struct Config {
     pub max_turns: Option<u32>,
     pub system_prompt: Option<String>,
     pub claude_path: Option<PathBuf>,
+    pub permission_mode: Option<agentd_protocol::PermissionMode>,
+    pub permissions: agentd_policy::PermissionSet,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
@@ -76,6 +97,8 @@ impl Config {
             max_turns: file.max_turns,
             system_prompt: file.system_prompt,
             claude_path: common.claude_path.clone().or(file.claude_path),
+            permission_mode: common.permission_mode.or(file.permission_mode),
+            permissions: parse_rules(&file.permissions)?,
         })
     }
 
@@ -101,12 +124,33 @@ impl Config {
         if let Some(prompt) = &self.system_prompt {
             engine.system_prompt = prompt.clone();
         }
+        if let Some(mode) = self.permission_mode {
+            engine.default_permission_mode = mode;
+        }
+        engine.permissions = self.permissions.clone();
         engine.claude = agentd_core::ClaudeSettings {
             path: self.claude_path.clone(),
             env: claude_env(),
         };
         engine
     }
+}
+
+fn parse_rules(file: &FilePermissions) -> Result<agentd_policy::PermissionSet> {
+    let parse = |rules: &[String]| -> Result<Vec<agentd_policy::Rule>> {
+        rules
+            .iter()
+            .map(|r| {
+                agentd_policy::Rule::parse(r)
+                    .with_context(|| format!("invalid permission rule {r:?}"))
+            })
+            .collect()
+    };
+    Ok(agentd_policy::PermissionSet {
+        allow: parse(&file.allow)?,
+        ask: parse(&file.ask)?,
+        deny: parse(&file.deny)?,
+    })
 }
 
 fn read_file(path: &Path) -> Result<FileConfig> {

@@ -2,8 +2,10 @@
 //! prints to stdout and uses `anyhow`.
 
 mod admin;
+mod approve;
 mod auth_args;
 mod config;
+mod redact;
 mod render;
 mod run;
 mod serve;

@@ -61,6 +61,9 @@ impl Renderer {
                 self.newline(&mut out);
                 eprintln!("error [{}]: {}", e.code, e.message);
             }
+            EventData::PermissionResolved(r) => {
+                let _ = writeln!(out, "  ⚑ {:?} by {}", r.decision, r.by);
+            }
             EventData::MessageCompleted(_) => self.newline(&mut out),
             EventData::SessionStatus(_)
             | EventData::TurnStarted(_)
@@ -69,6 +72,7 @@ impl Renderer {
             | EventData::MessageStarted(_)
             | EventData::ThinkingDelta(_)
             | EventData::Usage(_)
+            | EventData::PermissionRequested(_)
             | EventData::CheckpointCreated(_)
             | EventData::CheckpointRestored(_) => {}
         }

@@ -50,7 +50,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         },
         runtime: Some(runtime),
         model: None,
-        permission_mode: None,
+        permission_mode: args.common.permission_mode,
         title: None,
         max_turns: None,
     };
@@ -60,6 +60,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let mut renderer = Renderer::new(args.json);
     let mut last = 0;
     let mut stop: Option<TurnStopReason> = None;
+    let mut denied = 0;
     let mut history = manager.read_events(id, 0, 10_000).await?;
     loop {
         for envelope in history.drain(..) {
@@ -69,9 +70,15 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             last = envelope.seq;
             renderer.show(&envelope);
             match &envelope.event {
-                EventData::TurnCompleted(done) => stop = Some(done.stop_reason),
+                EventData::PermissionRequested(request) => {
+                    crate::approve::in_terminal(&manager, id, request).await;
+                }
+                EventData::TurnCompleted(done) => {
+                    stop = Some(done.stop_reason);
+                    denied = done.denied;
+                }
                 EventData::SessionStatus(s) if stop.is_some() && !s.status.is_active() => {
-                    return Ok(finish(&manager, id, s.status, stop).await);
+                    return Ok(finish(&manager, id, s.status, stop, denied).await);
                 }
                 _ => {}
             }
@@ -100,6 +107,7 @@ async fn finish(
     id: agentd_protocol::SessionId,
     status: SessionStatus,
     stop: Option<TurnStopReason>,
+    denied: u32,
 ) -> ExitCode {
     let session = manager.get_session(id).await.ok();
     let usage = session.as_ref().map(|s| s.usage).unwrap_or_default();
@@ -120,6 +128,10 @@ async fn finish(
         usage.cost_usd
     );
     match stop {
+        Some(TurnStopReason::EndTurn) if denied > 0 => {
+            eprintln!("agentd: {denied} tool call(s) were denied; the task may be incomplete");
+            ExitCode::from(2)
+        }
         Some(TurnStopReason::EndTurn) => ExitCode::SUCCESS,
         Some(other) => {
             eprintln!("agentd: the turn ended with {other:?}");

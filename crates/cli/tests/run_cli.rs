@@ -18,6 +18,7 @@ async fn agentd_run(
         .arg(workspace)
         .arg("--data-dir")
         .arg(data.path())
+        .args(["--permission-mode", "bypassPermissions"])
         .args(extra)
         .env("ANTHROPIC_BASE_URL", fake.base_url())
         .env("ANTHROPIC_API_KEY", "sk-ant-test-run")
@@ -111,6 +112,8 @@ async fn run_on_the_claude_code_runtime() {
             "run",
             "--runtime",
             "claude-code",
+            "--permission-mode",
+            "bypassPermissions",
             "--claude-path",
             &claude,
             "--workspace",
@@ -134,6 +137,44 @@ async fn run_on_the_claude_code_runtime() {
         "stdout: {stdout}\nstderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), "from the CLI\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let written = std::fs::read_to_string(&file).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\nstdout: {stdout}\nstderr: {stderr}",
+            file.display()
+        )
+    });
+    assert_eq!(written, "from the CLI\n");
     assert!(stdout.contains("Wrote cc.txt."), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_terminal_approvals_are_declined_and_the_run_fails() {
+    let fake = FakeAnthropic::start().await;
+    fake.push(turn().tool_use("write_file", json!({"path": "x.txt", "content": "x"})));
+    fake.push(turn().text("I could not write it."));
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentd"))
+        .args(["run", "--permission-mode", "default", "--workspace"])
+        .arg(dir.path())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("write x.txt")
+        .env("ANTHROPIC_BASE_URL", fake.base_url())
+        .env("ANTHROPIC_API_KEY", "sk-ant-test-run")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no terminal to ask"), "{stderr}");
+    assert!(stderr.contains("1 tool call(s) were denied"), "{stderr}");
+    assert!(!dir.path().join("x.txt").exists());
+    let last = fake.message_requests().pop().unwrap().to_string();
+    assert!(
+        last.contains("nobody is at the terminal to approve it"),
+        "{last}"
+    );
 }

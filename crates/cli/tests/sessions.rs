@@ -229,9 +229,11 @@ async fn cancel_kills_a_long_command_within_a_second(backend: Backend) {
     let fake = FakeAnthropic::start().await;
     // A unique duration marks the processes; inside the sandbox's pid
     // namespace `$$` means nothing to the host, so they are found by it.
+    // Unique to this test process: the backend variants run side by side.
+    let marker = format!("37{}", std::process::id());
     fake.push(turn().tool_use(
         "bash",
-        json!({"command": "sleep 3737 & sleep 3737 & touch started; wait"}),
+        json!({"command": format!("sleep {marker} & sleep {marker} & touch started; wait")}),
     ));
     let server = Server::start(backend, &fake).await;
     let repo = git_repo();
@@ -249,7 +251,7 @@ async fn cancel_kills_a_long_command_within_a_second(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let pids = processes_running("3737");
+    let pids = processes_running(&marker);
     assert_eq!(
         pids.len(),
         2,

@@ -12,12 +12,17 @@ use agentd_claude::{
     ClaudeEvent, ClaudeProcess, PermissionDecision, PermissionHandler, PermissionRequest,
     SpawnOptions,
 };
+use agentd_policy::Decision;
+use agentd_protocol::event::ApprovalDecision;
 use agentd_protocol::event::ErrorEvent;
-use agentd_protocol::{ErrorCode, EventData, PermissionMode, SessionStatus, TurnStopReason};
+use agentd_protocol::ids::prefixed_id;
+use agentd_protocol::{ErrorCode, EventData, SessionId, SessionStatus, TurnStopReason};
 use async_trait::async_trait;
 use serde_json::json;
 
+use crate::approvals::Asker;
 use crate::error::CoreError;
+use crate::manager::{Live, SessionManager};
 use crate::turn::{Turn, TurnEnd};
 
 /// Where the Claude session id lives in `runtime_state`.
@@ -112,7 +117,11 @@ async fn spawn(turn: &Turn<'_>) -> Result<ClaudeProcess, (ErrorCode, String)> {
         append_system_prompt: None,
         extra_args: Vec::new(),
     };
-    let permissions = Arc::new(ModePermissions(turn.record.permission_mode));
+    let permissions = Arc::new(Gate {
+        manager: turn.manager.clone(),
+        live: turn.live.clone(),
+        id: turn.id,
+    });
     ClaudeProcess::spawn(&cli, options, permissions)
         .await
         .map_err(|e| (e.code(), e.to_string()))
@@ -144,42 +153,80 @@ async fn fail(turn: &Turn<'_>, code: ErrorCode, message: String) -> TurnEnd {
     }
 }
 
-/// Until approvals reach people (a later issue), the session's permission
-/// mode answers the CLI's `can_use_tool` requests: plan mode allows only
-/// reading tools, every other mode allows.
-struct ModePermissions(PermissionMode);
-
-const READ_ONLY_TOOLS: &[&str] = &[
-    "Read",
-    "Glob",
-    "Grep",
-    "LS",
-    "WebFetch",
-    "WebSearch",
-    "TodoWrite",
-    "NotebookRead",
-];
+/// The CLI's `can_use_tool` requests go through the same rules and
+/// approvals as the builtin loop's tool calls.
+struct Gate {
+    manager: SessionManager,
+    live: Arc<Live>,
+    id: SessionId,
+}
 
 #[async_trait]
-impl PermissionHandler for ModePermissions {
+impl PermissionHandler for Gate {
     async fn can_use_tool(&self, request: PermissionRequest) -> PermissionDecision {
-        match self.0 {
-            PermissionMode::Plan if !READ_ONLY_TOOLS.contains(&request.tool_name.as_str()) => {
-                PermissionDecision::Deny {
-                    message: format!(
-                        "{} is not allowed in plan mode (read-only)",
-                        request.tool_name
-                    ),
-                    interrupt: false,
+        let record = match self.manager.record(self.id).await {
+            Ok(record) => record,
+            Err(e) => return deny(format!("the session could not be read: {e}")),
+        };
+        let rules = crate::permission::rules(&self.manager.inner.config.permissions, &record);
+        let reason =
+            match crate::permission::check(&record, &rules, &request.tool_name, &request.input) {
+                Decision::Allow => {
+                    return PermissionDecision::Allow {
+                        updated_input: request.input,
+                    };
                 }
-            }
-            PermissionMode::Plan
-            | PermissionMode::Default
-            | PermissionMode::AcceptEdits
-            | PermissionMode::BypassPermissions
-            | PermissionMode::Unattended => PermissionDecision::Allow {
-                updated_input: request.input,
+                Decision::Deny { reason } => return deny(format!("permission denied: {reason}")),
+                Decision::Ask { reason } => reason,
+            };
+        let cancel = self
+            .live
+            .state
+            .lock()
+            .await
+            .turn_cancel
+            .clone()
+            .unwrap_or_default();
+        let asker = Asker {
+            manager: &self.manager,
+            live: &self.live,
+            id: self.id,
+            cancel,
+        };
+        let call_id = request
+            .tool_use_id
+            .clone()
+            .unwrap_or_else(|| prefixed_id("call"));
+        match asker
+            .ask(&call_id, &request.tool_name, &request.input, reason)
+            .await
+        {
+            Ok(resolution) => match resolution.decision {
+                ApprovalDecision::Accept | ApprovalDecision::AcceptForSession => {
+                    PermissionDecision::Allow {
+                        updated_input: request.input,
+                    }
+                }
+                ApprovalDecision::Decline => deny(
+                    resolution
+                        .message
+                        .unwrap_or_else(|| "the user declined this tool call".into()),
+                ),
+                ApprovalDecision::Cancel => PermissionDecision::Deny {
+                    message: "cancelled by the user".into(),
+                    interrupt: true,
+                },
             },
+            Err(e) => deny(format!(
+                "permission denied: the approval could not be recorded ({e})"
+            )),
         }
+    }
+}
+
+fn deny(message: String) -> PermissionDecision {
+    PermissionDecision::Deny {
+        message,
+        interrupt: false,
     }
 }

@@ -35,6 +35,12 @@ pub struct EngineConfig {
     /// How long a cancelled turn may take to wind down before delete gives up
     /// waiting for it.
     pub cancel_grace: Duration,
+    /// Server-wide permission rules (first in the merge order).
+    pub permissions: agentd_policy::PermissionSet,
+    /// The mode of sessions that name none.
+    pub default_permission_mode: agentd_protocol::PermissionMode,
+    /// How long a tool call waits for a person before it is denied.
+    pub approval_timeout: time::Duration,
     /// Subscriber queue length before a slow reader is dropped.
     pub subscriber_buffer: usize,
     /// Mark turns a previous process left running as interrupted and resume
@@ -58,6 +64,9 @@ impl Default for EngineConfig {
             event_output_chars: 8_000,
             cancel_grace: Duration::from_secs(5),
             subscriber_buffer: 4_096,
+            approval_timeout: time::Duration::minutes(10),
+            permissions: agentd_policy::PermissionSet::default(),
+            default_permission_mode: agentd_protocol::PermissionMode::Default,
             recover_on_start: true,
         }
     }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use agentd_llm::ContentBlock;
+use agentd_policy::{Decision, PermissionSet};
 use agentd_protocol::EventData;
+use agentd_protocol::event::ApprovalDecision;
 use agentd_protocol::event::{
     FileChangeKind, FileChanged, OutputStream, ToolCompleted, ToolOutput, ToolStarted,
 };
@@ -49,14 +51,15 @@ pub(crate) struct Dispatched {
     pub(crate) cancelled: bool,
 }
 
-pub(crate) async fn dispatch_tools(turn: &Turn<'_>, calls: Vec<ToolCall>) -> Dispatched {
+pub(crate) async fn dispatch_tools(turn: &mut Turn<'_>, calls: Vec<ToolCall>) -> Dispatched {
+    let rules = crate::permission::rules(&turn.manager.inner.config.permissions, &turn.record);
     let mut results = Vec::with_capacity(calls.len());
     for call in calls {
         if turn.cancel.is_cancelled() {
             results.push(result(&call.id, CANCELLED, true));
             continue;
         }
-        let outcome = run_one(turn, &call).await;
+        let outcome = run_one(turn, &rules, &call).await;
         results.push(result(&call.id, &outcome.content, outcome.is_error));
     }
     Dispatched {
@@ -73,8 +76,7 @@ fn result(id: &str, content: &str, is_error: bool) -> ContentBlock {
     }
 }
 
-async fn run_one(turn: &Turn<'_>, call: &ToolCall) -> ToolOutcome {
-    let inner = &turn.manager.inner;
+async fn run_one(turn: &mut Turn<'_>, rules: &PermissionSet, call: &ToolCall) -> ToolOutcome {
     turn.emit(EventData::ToolStarted(ToolStarted {
         call_id: call.id.clone(),
         tool: call.name.clone(),
@@ -82,7 +84,46 @@ async fn run_one(turn: &Turn<'_>, call: &ToolCall) -> ToolOutcome {
     }))
     .await;
     let started = Instant::now();
-    let outcome = match prepare(turn, call) {
+    let outcome = match permitted(turn, rules, call).await {
+        Ok(()) => execute(turn, call).await,
+        Err(refusal) => {
+            turn.denied += 1;
+            ToolOutcome {
+                content: refusal,
+                is_error: true,
+                changes: Vec::new(),
+            }
+        }
+    };
+    let inner = &turn.manager.inner;
+    turn.emit(EventData::ToolCompleted(ToolCompleted {
+        call_id: call.id.clone(),
+        tool: call.name.clone(),
+        ok: !outcome.is_error,
+        output: truncate_output(&outcome.content, inner.config.event_output_chars),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }))
+    .await;
+    for change in &outcome.changes {
+        turn.emit(EventData::FileChanged(FileChanged {
+            path: change.path.clone(),
+            change: match change.kind {
+                ChangeKind::Added => FileChangeKind::Added,
+                ChangeKind::Modified => FileChangeKind::Modified,
+                ChangeKind::Deleted => FileChangeKind::Deleted,
+            },
+            lines_added: change.lines_added,
+            lines_removed: change.lines_removed,
+        }))
+        .await;
+    }
+    outcome
+}
+
+/// Run an allowed call with live output.
+async fn execute(turn: &Turn<'_>, call: &ToolCall) -> ToolOutcome {
+    let inner = &turn.manager.inner;
+    match prepare(turn, call) {
         Err(content) => ToolOutcome {
             content,
             is_error: true,
@@ -114,29 +155,43 @@ async fn run_one(turn: &Turn<'_>, call: &ToolCall) -> ToolOutcome {
             }
             outcome
         }
-    };
-    turn.emit(EventData::ToolCompleted(ToolCompleted {
-        call_id: call.id.clone(),
-        tool: call.name.clone(),
-        ok: !outcome.is_error,
-        output: truncate_output(&outcome.content, inner.config.event_output_chars),
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    }))
-    .await;
-    for change in &outcome.changes {
-        turn.emit(EventData::FileChanged(FileChanged {
-            path: change.path.clone(),
-            change: match change.kind {
-                ChangeKind::Added => FileChangeKind::Added,
-                ChangeKind::Modified => FileChangeKind::Modified,
-                ChangeKind::Deleted => FileChangeKind::Deleted,
-            },
-            lines_added: change.lines_added,
-            lines_removed: change.lines_removed,
-        }))
-        .await;
     }
-    outcome
+}
+
+/// Whether the call may run; `Err` holds what the model is told instead.
+async fn permitted(
+    turn: &mut Turn<'_>,
+    rules: &PermissionSet,
+    call: &ToolCall,
+) -> Result<(), String> {
+    let reason = match crate::permission::check(&turn.record, rules, &call.name, &call.input) {
+        Decision::Allow => return Ok(()),
+        Decision::Deny { reason } => return Err(format!("permission denied: {reason}")),
+        Decision::Ask { reason } => reason,
+    };
+    let resolution = crate::approvals::Asker::for_turn(turn)
+        .ask(&call.id, &call.name, &call.input, reason)
+        .await
+        .map_err(|e| format!("permission denied: the approval could not be recorded ({e})"))?;
+    match resolution.decision {
+        ApprovalDecision::Accept => Ok(()),
+        ApprovalDecision::AcceptForSession => {
+            let rule = crate::permission::allow_for_session(turn, call);
+            tracing::info!(id = %turn.id, %rule, "allowed for the rest of the session");
+            if let Err(e) = turn.manager.inner.store.update_session(&turn.record).await {
+                tracing::warn!(id = %turn.id, error = %e, "could not save the session rule");
+            }
+            Ok(())
+        }
+        ApprovalDecision::Decline => Err(match resolution.message {
+            Some(message) => format!("the user declined this tool call: {message}"),
+            None => "the user declined this tool call".to_owned(),
+        }),
+        ApprovalDecision::Cancel => {
+            turn.cancel.cancel();
+            Err(CANCELLED.to_owned())
+        }
+    }
 }
 
 /// What a tool call runs with.

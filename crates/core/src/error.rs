@@ -17,6 +17,8 @@ pub enum CoreError {
     Conflict(String),
     #[error("{0}")]
     Busy(String),
+    #[error("{0}")]
+    Forbidden(String),
     /// Something inside an existing session (a checkpoint, …) is missing.
     #[error("{0}")]
     Missing(String),
@@ -40,6 +42,7 @@ impl CoreError {
         match self {
             Self::NotFound | Self::Missing(_) => ErrorCode::NotFound,
             Self::Busy(_) => ErrorCode::SessionBusy,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::Workspace(_) => ErrorCode::Unavailable,
             Self::SandboxUnavailable(_) => ErrorCode::SandboxUnavailable,
             Self::Invalid(_) => ErrorCode::ValidationFailed,

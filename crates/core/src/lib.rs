@@ -7,6 +7,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod access;
+mod approvals;
 mod builtin;
 mod bus;
 mod claude_runtime;
@@ -17,6 +18,7 @@ mod driver;
 mod error;
 mod log;
 mod manager;
+mod permission;
 mod recovery;
 mod sample;
 mod sandbox;

@@ -64,6 +64,8 @@ pub(crate) struct LiveState {
     pub(crate) running: bool,
     pub(crate) turn_cancel: Option<CancellationToken>,
     pub(crate) driver: Option<JoinHandle<()>>,
+    /// Tool calls waiting for a person.
+    pub(crate) approvals: Vec<crate::approvals::Pending>,
 }
 
 /// The session engine. Cheap to clone.
@@ -164,7 +166,9 @@ impl SessionManager {
                 .model
                 .clone()
                 .unwrap_or_else(|| self.inner.config.default_model.clone()),
-            permission_mode: req.permission_mode.unwrap_or_default(),
+            permission_mode: req
+                .permission_mode
+                .unwrap_or(self.inner.config.default_permission_mode),
             workspace: req.workspace.clone(),
             workspace_path: prepared.path.to_string_lossy().into_owned(),
             max_turns: req.max_turns,

@@ -42,6 +42,7 @@ pub(crate) async fn recover(manager: &SessionManager) -> Result<(), CoreError> {
                     EventData::TurnCompleted(TurnCompleted {
                         turn: record.turns,
                         stop_reason: TurnStopReason::Interrupted,
+                        denied: 0,
                         usage: Usage::default(),
                     }),
                 )

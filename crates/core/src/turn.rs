@@ -65,6 +65,8 @@ pub(crate) struct Turn<'a> {
     pub(crate) number: u32,
     pub(crate) cancel: CancellationToken,
     pub(crate) usage: Usage,
+    /// Tool calls refused in this turn (by rules, a person or the clock).
+    pub(crate) denied: u32,
 }
 
 pub(crate) async fn run_turn(
@@ -89,6 +91,7 @@ pub(crate) async fn run_turn(
         record,
         cancel,
         usage: Usage::default(),
+        denied: 0,
     };
     let end = match turn.run(input).await {
         Ok(end) => end,
@@ -174,7 +177,7 @@ impl Turn<'_> {
         Ok(())
     }
 
-    async fn set_status(
+    pub(crate) async fn set_status(
         &mut self,
         status: SessionStatus,
         reason: Option<String>,
@@ -184,12 +187,16 @@ impl Turn<'_> {
 
     /// Close the turn: event, status, and steers that never found a tool
     /// boundary become the next message.
-    async fn finish(&mut self, end: TurnEnd) {
+    async fn finish(&mut self, mut end: TurnEnd) {
+        if self.denied > 0 && end.reason.is_none() {
+            end.reason = Some(format!("{} tool call(s) were denied", self.denied));
+        }
         crate::workspace::checkpoint(self).await;
         self.emit(EventData::TurnCompleted(TurnCompleted {
             turn: self.number,
             stop_reason: end.stop,
             usage: self.usage,
+            denied: self.denied,
         }))
         .await;
         {

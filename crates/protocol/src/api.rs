@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::event::InputKind;
+use crate::event::{ApprovalDecision, InputKind, PermissionRequested};
 use crate::{
     EventEnvelope, PermissionMode, Runtime, SessionId, SessionStatus, SessionView, WorkspaceSpec,
 };
@@ -46,6 +46,22 @@ pub struct InputAccepted {
     pub session: SessionView,
 }
 
+/// `POST /api/v1/sessions/{id}/approvals/{request_id}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerApprovalRequest {
+    pub decision: ApprovalDecision,
+    /// For `decline`: what the model is told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// `GET /api/v1/sessions/{id}/approvals`: requests waiting for an answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PendingApprovals {
+    pub approvals: Vec<PermissionRequested>,
+}
+
 /// `GET /api/v1/sessions`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SessionList {
@@ -74,6 +90,14 @@ pub enum WsClientMessage {
     Unsubscribe {
         session_id: SessionId,
     },
+    /// Answer a `permission.requested` of a session the caller owns.
+    Approve {
+        session_id: SessionId,
+        request_id: String,
+        decision: ApprovalDecision,
+        #[serde(default)]
+        message: Option<String>,
+    },
     Ping,
 }
 
@@ -101,6 +125,11 @@ pub enum WsServerMessage {
     Error {
         code: crate::ErrorCode,
         message: String,
+    },
+    /// An `approve` was recorded.
+    Approved {
+        session_id: SessionId,
+        request_id: String,
     },
     Pong,
 }

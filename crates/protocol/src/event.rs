@@ -58,6 +58,10 @@ pub enum EventData {
     FileChanged(FileChanged),
     #[serde(rename = "usage")]
     Usage(UsageReport),
+    #[serde(rename = "permission.requested")]
+    PermissionRequested(PermissionRequested),
+    #[serde(rename = "permission.resolved")]
+    PermissionResolved(PermissionResolved),
     #[serde(rename = "checkpoint.created")]
     CheckpointCreated(Checkpoint),
     #[serde(rename = "checkpoint.restored")]
@@ -83,6 +87,8 @@ impl EventData {
             Self::ToolCompleted(_) => "tool.completed",
             Self::FileChanged(_) => "file.changed",
             Self::Usage(_) => "usage",
+            Self::PermissionRequested(_) => "permission.requested",
+            Self::PermissionResolved(_) => "permission.resolved",
             Self::CheckpointCreated(_) => "checkpoint.created",
             Self::CheckpointRestored(_) => "checkpoint.restored",
             Self::Error(_) => "error",
@@ -121,6 +127,10 @@ pub struct TurnStarted {
 pub struct TurnCompleted {
     pub turn: u32,
     pub stop_reason: TurnStopReason,
+    /// Tool calls refused during the turn (by rules, a person or an expired
+    /// approval); a turn with refusals is never a plain success.
+    #[serde(default)]
+    pub denied: u32,
     /// Usage of this turn alone.
     pub usage: Usage,
 }
@@ -225,6 +235,46 @@ pub struct UsageReport {
     pub call: Usage,
     /// The session's running totals including this call.
     pub totals: Usage,
+}
+
+/// A tool call waits for a person's decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PermissionRequested {
+    pub request_id: String,
+    /// The tool call it is about.
+    pub call_id: String,
+    pub tool: String,
+    pub input: Value,
+    /// Why it needs a person (the rule or mode that asked).
+    pub reason: String,
+    /// No answer by then means deny.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// What a person (or the clock) decided about a tool call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalDecision {
+    /// Run this call.
+    Accept,
+    /// Run it, and calls matching the same rule for the rest of the session.
+    AcceptForSession,
+    /// Do not run it; the model is told why.
+    Decline,
+    /// Do not run it, and stop the turn.
+    Cancel,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PermissionResolved {
+    pub request_id: String,
+    pub call_id: String,
+    pub decision: ApprovalDecision,
+    /// Who decided: a user id, or `timeout`.
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// The workspace as it was at the end of a turn, saved in the repository

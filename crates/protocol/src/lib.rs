@@ -16,8 +16,9 @@ pub mod usage;
 
 pub use api::*;
 pub use auth::{
-    AuditEntry, AuditPage, CreateTokenRequest, CreateUserRequest, CreatedToken, LoginRequest, Me,
-    RefreshRequest, Scope, Ticket, TokenList, TokenPair, TokenView, UserList, UserRole, UserView,
+    AuditEntry, AuditPage, CreateTokenRequest, CreateUserRequest, CreatedToken, CredentialList,
+    CredentialProvider, CredentialView, LoginRequest, Me, PutCredentialRequest, RefreshRequest,
+    Scope, Ticket, TokenList, TokenPair, TokenView, UserList, UserRole, UserView, WebSession,
 };
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use event::{EventData, EventEnvelope};

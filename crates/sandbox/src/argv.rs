@@ -16,6 +16,10 @@ pub const SANDBOX_UID: u32 = 1000;
 /// sandbox's `PATH`: a `prlimit` planted in the workspace must not run instead.
 pub const PRLIMIT: &str = "/usr/bin/prlimit";
 pub const UNSHARE: &str = "/usr/bin/unshare";
+/// util-linux `setpriv`, which gives the outermost process a parent-death
+/// signal: bwrap's `--die-with-parent` binds the sandbox to its own parent,
+/// so the process the server starts must die with the server.
+pub const SETPRIV: &str = "/usr/bin/setpriv";
 pub const SH: &str = "/bin/sh";
 
 /// Pids below this are not reused once a pid namespace has wrapped around
@@ -123,6 +127,10 @@ pub fn launch_argv(
             let pid_max = policy.limits.max_processes.saturating_add(RESERVED_PIDS);
             argv.extend(
                 [
+                    SETPRIV,
+                    "--pdeathsig",
+                    "KILL",
+                    "--",
                     UNSHARE,
                     "--user",
                     "--map-root-user",

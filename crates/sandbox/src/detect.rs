@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::argv::{CAP_FAILED_EXIT, PRLIMIT, ProcessCap, SH, UNSHARE, launch_argv};
+use crate::argv::{CAP_FAILED_EXIT, PRLIMIT, ProcessCap, SETPRIV, SH, UNSHARE, launch_argv};
 use crate::error::SandboxError;
 use crate::policy::SandboxPolicy;
 
@@ -53,7 +53,12 @@ pub fn detect_in(
         SandboxSetting::Auto | SandboxSetting::Bubblewrap => {}
     }
     let bwrap = find_executable("bwrap", search_path).ok_or(SandboxError::Missing)?;
-    for (tool, path) in [("prlimit", PRLIMIT), ("unshare", UNSHARE), ("sh", SH)] {
+    for (tool, path) in [
+        ("prlimit", PRLIMIT),
+        ("unshare", UNSHARE),
+        ("setpriv", SETPRIV),
+        ("sh", SH),
+    ] {
         if !is_executable(Path::new(path)) {
             return Err(SandboxError::MissingHelper {
                 tool,

@@ -76,8 +76,8 @@ mod launcher;
 mod policy;
 
 pub use argv::{
-    CAP_FAILED_EXIT, PRLIMIT, ProcessCap, RESERVED_PIDS, SANDBOX_UID, SH, UNSHARE, bwrap_argv,
-    launch_argv,
+    CAP_FAILED_EXIT, PRLIMIT, ProcessCap, RESERVED_PIDS, SANDBOX_UID, SETPRIV, SH, UNSHARE,
+    bwrap_argv, launch_argv,
 };
 pub use detect::{SandboxMode, SandboxSetting, detect, detect_in};
 pub use error::SandboxError;

@@ -163,3 +163,51 @@ async fn a_timed_out_command_is_killed_with_everything_it_started() {
     );
     assert!(gone_within(&needle, Duration::from_secs(2)).await);
 }
+
+#[tokio::test]
+async fn the_sandbox_dies_with_the_process_that_started_it() {
+    // The server crashing (kill -9) must not leave tools running: a parent
+    // starts a sandboxed `sleep` and is killed; nothing of it may remain.
+    let sb = Sandbox::new();
+    let agentd_sandbox::SandboxMode::Bubblewrap { bwrap, process_cap } = common::mode() else {
+        panic!("bubblewrap is needed for this test");
+    };
+    let marker = format!("42{}", std::process::id());
+    let argv = agentd_sandbox::launch_argv(
+        &bwrap,
+        process_cap,
+        &sb.policy,
+        &sb.policy.workspace,
+        "sleep",
+        std::slice::from_ref(&marker),
+    );
+    let mut parent = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#""$@" & wait"#)
+        .arg("bash")
+        .args(&argv)
+        .spawn()
+        .unwrap();
+    let running = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == marker.as_bytes()))
+            })
+            .count()
+    };
+    let start = Instant::now();
+    while running() < 2 && start.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(running() >= 1, "the sandboxed sleep never started");
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    let start = Instant::now();
+    while running() > 0 && start.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(running(), 0, "the sandbox outlived its parent");
+}

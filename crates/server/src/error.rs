@@ -67,6 +67,7 @@ impl From<CoreError> for ApiError {
                 StatusCode::BAD_REQUEST
             }
             ErrorCode::Conflict | ErrorCode::SessionBusy => StatusCode::CONFLICT,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
         let message = match &e {

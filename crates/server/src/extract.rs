@@ -48,19 +48,19 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// A session id from the path.
+/// A session id from the path's `{id}` (other parameters may follow it).
 pub struct SessionPath(pub SessionId);
 
 impl<S: Send + Sync> FromRequestParts<S> for SessionPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) =
-            axum::extract::Path::<String>::from_request_parts(parts, state)
-                .await
-                .map_err(|e: PathRejection| {
-                    ApiError::bad_request(ErrorCode::BadRequest, e.body_text())
-                })?;
+        let axum::extract::Path(params) = axum::extract::Path::<
+            std::collections::HashMap<String, String>,
+        >::from_request_parts(parts, state)
+        .await
+        .map_err(|e: PathRejection| ApiError::bad_request(ErrorCode::BadRequest, e.body_text()))?;
+        let raw = params.get("id").map(String::as_str).unwrap_or_default();
         raw.parse::<SessionId>().map(Self).map_err(|_| {
             ApiError::new(
                 StatusCode::NOT_FOUND,

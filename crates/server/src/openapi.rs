@@ -5,7 +5,9 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::{audit, auth, events, sessions, tokens, users, ws};
+use crate::routes::{
+    approvals, audit, auth, credentials, events, github, sessions, tokens, users, web, ws,
+};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -23,16 +25,20 @@ use crate::state::AppState;
     tags(
         (name = "sessions", description = "Agent sessions"),
         (name = "events", description = "Live and stored session events"),
-        (name = "auth", description = "Login, refresh, logout and stream tickets"),
+        (name = "approvals", description = "Tool calls waiting for a person"),
+        (name = "auth", description = "Login (tokens, browser sessions, GitHub), refresh, logout and stream tickets"),
         (name = "tokens", description = "Personal access tokens"),
         (name = "users", description = "Accounts (admins only)"),
+        (name = "credentials", description = "The caller's own model and GitHub keys, encrypted at rest"),
         (name = "audit", description = "The audit log"),
     )
 )]
 struct ApiDoc;
 
 /// `Authorization: Bearer <token>`: a personal access token
-/// (`agentd_pat_…`) or a login's access token (`agentd_at_…`).
+/// (`agentd_pat_…`) or a login's access token (`agentd_at_…`). Browsers may
+/// use the `agentd_session` cookie instead (with `X-CSRF-Token` on
+/// state-changing requests); the document lists the bearer scheme only.
 struct BearerScheme;
 
 impl utoipa::Modify for BearerScheme {
@@ -58,6 +64,8 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::send_message))
         .routes(routes!(sessions::steer))
         .routes(routes!(sessions::cancel))
+        .routes(routes!(approvals::list_approvals))
+        .routes(routes!(approvals::answer_approval))
         .routes(routes!(events::events))
         .routes(routes!(ws::ws))
         .routes(routes!(auth::login))
@@ -65,6 +73,15 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(auth::ticket))
+        .routes(routes!(web::create_web_session))
+        .routes(routes!(web::logout_all))
+        .routes(routes!(github::github_start))
+        .routes(routes!(github::github_callback))
+        .routes(routes!(credentials::list_credentials))
+        .routes(routes!(
+            credentials::put_credential,
+            credentials::delete_credential
+        ))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(users::list_users, users::create_user))

@@ -11,6 +11,8 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod fake;
+pub mod github;
+pub mod github_oauth;
 pub mod openai;
 mod render;
 mod script;
@@ -18,6 +20,7 @@ mod server;
 mod state;
 
 pub use fake::FakeAnthropic;
+pub use github::{FakeGitHub, GitHubFailure, GitHubRequest, PullStatus};
 pub use openai::{FakeOpenAi, OpenAiReply, Quirk, WithQuirks};
 pub use script::{ErrorEventFault, Failure, Faults, Reply, ScriptBlock, ScriptUsage, Turn, turn};
 pub use state::{FakeOptions, RecordedRequest};

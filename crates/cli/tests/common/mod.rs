@@ -9,6 +9,8 @@
 //! WebSocket connections send as `Authorization: Bearer`.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -175,6 +177,8 @@ impl Server {
         cmd.env("ANTHROPIC_BASE_URL", &self.anthropic_url)
             .env("ANTHROPIC_API_KEY", "sk-ant-test-key-e2e")
             .env("AGENTD_LOG", "info,agentd=debug")
+            // Sessions here are about other things than approvals.
+            .env("AGENTD_PERMISSION_MODE", "bypassPermissions")
             .env("AGENTD_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env_remove("AGENTD_CONFIG")
             .env_remove("AGENTD_DATABASE_URL")

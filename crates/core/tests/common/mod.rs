@@ -29,7 +29,14 @@ pub fn anthropic(url: String) -> ModelRouter {
     )
 }
 
+/// An engine on a fresh SQLite store. Sessions that name no permission
+/// mode bypass approvals: these tests are about other things; the
+/// approvals tests set modes explicitly.
 pub async fn engine(router: ModelRouter, config: EngineConfig) -> Engine {
+    let config = EngineConfig {
+        default_permission_mode: agentd_protocol::PermissionMode::BypassPermissions,
+        ..config
+    };
     let (store, db) = agentd_store::testing::sqlite_temp().await;
     let data = tempfile::tempdir().unwrap();
     let manager = start(

@@ -1,8 +1,12 @@
+pub(crate) mod approvals;
 pub(crate) mod audit;
 pub(crate) mod auth;
+pub(crate) mod credentials;
 pub(crate) mod events;
+pub(crate) mod github;
 pub(crate) mod health;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod web;
 pub(crate) mod ws;

@@ -109,6 +109,30 @@ async fn connection(state: AppState, caller: Caller, socket: WebSocket) {
                     subscriptions.insert(session_id, task);
                 }
             }
+            Ok(WsClientMessage::Approve {
+                session_id,
+                request_id,
+                decision,
+                message,
+            }) => {
+                let reply = match approve(
+                    &state,
+                    &caller,
+                    session_id,
+                    &request_id,
+                    decision,
+                    message,
+                )
+                .await
+                {
+                    Ok(()) => WsServerMessage::Approved {
+                        session_id,
+                        request_id,
+                    },
+                    Err(e) => error(e.code(), &e.to_string()),
+                };
+                send(&out, &reply).await;
+            }
             Ok(WsClientMessage::Unsubscribe { session_id }) => {
                 if let Some(task) = subscriptions.remove(&session_id) {
                     task.abort();
@@ -131,6 +155,37 @@ async fn connection(state: AppState, caller: Caller, socket: WebSocket) {
     }
     drop(out);
     let _ = writer.await;
+}
+
+/// An answer to an approval request, checked like the REST route: the
+/// caller must reach the session and hold a write-scoped credential.
+async fn approve(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    session_id: SessionId,
+    request_id: &str,
+    decision: agentd_protocol::event::ApprovalDecision,
+    message: Option<String>,
+) -> Result<(), agentd_core::CoreError> {
+    if !caller.scope.allows(agentd_protocol::Scope::Write) {
+        return Err(agentd_core::CoreError::Forbidden(
+            "answering approvals needs a write-scoped token".into(),
+        ));
+    }
+    state
+        .manager
+        .session_within(session_id, caller.reach())
+        .await?;
+    state
+        .manager
+        .answer_approval(
+            session_id,
+            request_id,
+            decision,
+            message,
+            caller.user_id.clone(),
+        )
+        .await
 }
 
 /// One subscription: the session's events into the connection's outbox.

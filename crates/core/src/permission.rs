@@ -1,0 +1,80 @@
+//! Whether a tool call may run: the Claude Code–syntax rules of the server,
+//! the repository (`.claude/settings.json`) and the session ("accept for
+//! session" answers), then the session's permission mode
+//! (`agentd-policy` decides; this module gathers the rules).
+
+use std::path::{Path, PathBuf};
+
+use agentd_policy::{Decision, PermissionSet, PolicyPaths, Rule, Settings};
+use agentd_store::SessionRecord;
+use serde_json::{Value, json};
+
+use crate::dispatch::ToolCall;
+use crate::turn::Turn;
+
+/// Where "accept for session" rules live in `runtime_state`.
+const SESSION_RULES: &str = "session_rules";
+
+fn paths(record: &SessionRecord) -> PolicyPaths {
+    PolicyPaths::new(
+        &record.workspace_path,
+        std::env::var_os("HOME").map(PathBuf::from),
+    )
+}
+
+/// The rules in force, in the documented order: server, repository,
+/// session. An unreadable repository settings file is reported and ignored.
+pub(crate) fn rules(server: &PermissionSet, record: &SessionRecord) -> PermissionSet {
+    let mut set = server.clone();
+    match Settings::load_repo(Path::new(&record.workspace_path)) {
+        Ok(repo) => set.extend(repo.permissions),
+        Err(e) => tracing::warn!(id = %record.id, error = %e, "ignoring the repository's settings"),
+    }
+    set.allow.extend(
+        session_rules(record.runtime_state.as_ref())
+            .iter()
+            .filter_map(|r| Rule::parse(r).ok()),
+    );
+    set
+}
+
+pub(crate) fn check(
+    record: &SessionRecord,
+    rules: &PermissionSet,
+    tool: &str,
+    input: &Value,
+) -> Decision {
+    let call = agentd_policy::ToolCall::new(tool, input);
+    agentd_policy::evaluate(record.permission_mode, rules, &call, &paths(record))
+}
+
+fn session_rules(state: Option<&Value>) -> Vec<String> {
+    state
+        .and_then(|s| s.get(SESSION_RULES))
+        .and_then(Value::as_array)
+        .map(|rules| {
+            rules
+                .iter()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Remember an "accept for session" answer as an allow rule for the exact
+/// call (`Bash(npm test)`, `Edit(src/x.rs)`); returns the rule.
+pub(crate) fn allow_for_session(turn: &mut Turn<'_>, call: &ToolCall) -> String {
+    let policy_call = agentd_policy::ToolCall::new(&call.name, &call.input);
+    let rule = agentd_policy::session_rule_for(&policy_call, &paths(&turn.record));
+    let mut rules = session_rules(turn.record.runtime_state.as_ref());
+    if !rules.contains(&rule) {
+        rules.push(rule.clone());
+    }
+    let mut state = match turn.record.runtime_state.take() {
+        Some(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    state.insert(SESSION_RULES.to_owned(), json!(rules));
+    turn.record.runtime_state = Some(Value::Object(state));
+    rule
+}
