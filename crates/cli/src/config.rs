@@ -128,6 +128,7 @@ impl Config {
             engine.default_permission_mode = mode;
         }
         engine.permissions = self.permissions.clone();
+        engine.github = github_settings();
         engine.claude = agentd_core::ClaudeSettings {
             path: self.claude_path.clone(),
             env: claude_env(),
@@ -157,6 +158,19 @@ fn read_file(path: &Path) -> Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+/// Where tasks open pull requests: `GITHUB_TOKEN` (as GitHub's own tools
+/// read it) and `AGENTD_GITHUB_API_URL` (GitHub Enterprise, tests).
+fn github_settings() -> Option<agentd_core::GitHubSettings> {
+    let token = std::env::var("GITHUB_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())?;
+    let api_url = std::env::var("AGENTD_GITHUB_API_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "https://api.github.com".to_owned());
+    Some(agentd_core::GitHubSettings { api_url, token })
 }
 
 /// What the Claude Code CLI needs from the server's environment to reach the

@@ -61,6 +61,17 @@ impl Renderer {
                 self.newline(&mut out);
                 eprintln!("error [{}]: {}", e.code, e.message);
             }
+            EventData::TaskResult(r) => {
+                self.newline(&mut out);
+                if let Some(url) = &r.pr_url {
+                    let _ = writeln!(out, "⇪ pull request: {url}");
+                } else if let Some(branch) = r.branch.as_ref().filter(|_| r.pushed) {
+                    let _ = writeln!(out, "⇪ pushed {branch}");
+                }
+                if let Some(error) = &r.error {
+                    eprintln!("task: {error}");
+                }
+            }
             EventData::PermissionResolved(r) => {
                 let _ = writeln!(out, "  ⚑ {:?} by {}", r.decision, r.by);
             }

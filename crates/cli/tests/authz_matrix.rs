@@ -63,6 +63,14 @@ impl Fixture {
             assert_eq!(status, 201, "{body}");
             return body["id"].as_str().unwrap().to_owned();
         }
+        if path.starts_with("/api/v1/tasks/{id}") {
+            let (status, body) = send(s.http_of(&self.owner).post(s.url("/api/v1/tasks")).json(
+                &json!({"repo": self.workspace.path(), "prompt": "hello", "open_pr": false}),
+            ))
+            .await;
+            assert_eq!(status, 201, "{body}");
+            return body["id"].as_str().unwrap().to_owned();
+        }
         if path.starts_with("/api/v1/tokens/{id}") {
             return s.new_pat(&self.owner.http).await.0;
         }
@@ -98,6 +106,9 @@ impl Fixture {
                 json!({"prompt": "hi", "workspace": {"path": self.workspace.path()}})
             }
             "send_message" | "steer" => json!({"text": "more"}),
+            "create_task" => {
+                json!({"repo": self.workspace.path(), "prompt": "hi", "open_pr": false})
+            }
             "create_token" => json!({"name": "matrix"}),
             "create_user" => {
                 json!({"name": self.unique("new"), "password": "long enough password"})

@@ -55,7 +55,9 @@ async fn failed_logins_back_off_then_lock_until_the_window_or_an_admin() {
         ("AGENTD_LOGIN_LOCKOUT_AFTER", "4"),
         ("AGENTD_LOGIN_LOCKOUT_SECS", "2"),
         ("AGENTD_LOGIN_FREE_ATTEMPTS", "1"),
-        ("AGENTD_LOGIN_BACKOFF_MS", "100"),
+        // Wide enough that a loaded machine answers the next request
+        // inside the window.
+        ("AGENTD_LOGIN_BACKOFF_MS", "400"),
         ("AGENTD_LOGIN_IP_FREE_ATTEMPTS", "1000"),
     ];
     let server = Server::start_with(Backend::Sqlite, &fake, &env).await;
@@ -68,7 +70,7 @@ async fn failed_logins_back_off_then_lock_until_the_window_or_an_admin() {
     assert!(retry_after.unwrap() >= 1);
 
     // Four failures in all lock the account, right password or not.
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(450)).await;
     fail_patiently(&server, "bob", 3).await;
     let (status, retry_after) = attempt(&server, "bob", &bob.password).await;
     assert_eq!(status, 429, "locked");

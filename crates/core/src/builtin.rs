@@ -45,6 +45,17 @@ pub(crate) async fn run(turn: &mut Turn<'_>) -> Result<TurnEnd, CoreError> {
         turn.account(call).await?;
         turn.append_transcript(Role::Assistant, &message.content)
             .await?;
+        let text: String = message
+            .content
+            .iter()
+            .filter_map(|b| match b {
+                ContentBlock::Text { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !text.trim().is_empty() {
+            turn.final_text = Some(text);
+        }
         messages.push(Message {
             role: Role::Assistant,
             content: message.content.clone(),

@@ -66,6 +66,9 @@ pub(crate) async fn run(turn: &mut Turn<'_>, text: &str) -> Result<TurnEnd, Core
             Some(ClaudeEvent::Event(event)) => turn.emit(event).await,
             Some(ClaudeEvent::TurnEnded(result)) => {
                 remember_session_id(turn, &result.session_id);
+                if !result.text.trim().is_empty() {
+                    turn.final_text = Some(result.text.clone());
+                }
                 turn.account(result.usage).await?;
                 if interrupted {
                     return Ok(turn.cancelled_end());

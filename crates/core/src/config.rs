@@ -18,6 +18,8 @@ pub struct EngineConfig {
     pub workspace_limits: WorkspaceLimits,
     /// How tools' processes are isolated; `None` only by explicit choice.
     pub sandbox: SandboxSetting,
+    /// Where tasks open pull requests (none: tasks push but open no PR).
+    pub github: Option<GitHubSettings>,
     /// The claude-code runtime: where the CLI is and what it is given.
     pub claude: ClaudeSettings,
     /// Model used when a session names none.
@@ -56,6 +58,7 @@ impl Default for EngineConfig {
             workspace_limits: WorkspaceLimits::default(),
             sandbox: SandboxSetting::Auto,
             claude: ClaudeSettings::default(),
+            github: None,
             default_model: "claude-sonnet-4-5".to_owned(),
             max_turns: 100,
             stream_retry: RetryPolicy::default(),
@@ -69,6 +72,22 @@ impl Default for EngineConfig {
             default_permission_mode: agentd_protocol::PermissionMode::Default,
             recover_on_start: true,
         }
+    }
+}
+
+/// The GitHub REST API tasks open pull requests through.
+#[derive(Clone)]
+pub struct GitHubSettings {
+    pub api_url: String,
+    pub token: String,
+}
+
+impl std::fmt::Debug for GitHubSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHubSettings")
+            .field("api_url", &self.api_url)
+            .field("token", &"***")
+            .finish()
     }
 }
 

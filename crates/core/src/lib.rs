@@ -23,12 +23,13 @@ mod recovery;
 mod sample;
 mod sandbox;
 mod status;
+mod task;
 mod turn;
 mod workspace;
 
 pub use access::Reach;
 pub use bus::{EventBus, PublishedEvent};
-pub use config::{ClaudeSettings, EngineConfig};
+pub use config::{ClaudeSettings, EngineConfig, GitHubSettings};
 pub use error::CoreError;
 pub use log::LogError;
 pub use manager::SessionManager;

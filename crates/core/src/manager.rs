@@ -133,6 +133,17 @@ impl SessionManager {
         req: CreateSessionRequest,
         owner_id: Option<String>,
     ) -> Result<SessionView, CoreError> {
+        self.create(req, owner_id, None).await
+    }
+
+    /// Create a session; `extra` is a piece of engine state stored with it
+    /// from the start (a task's settings).
+    pub(crate) async fn create(
+        &self,
+        req: CreateSessionRequest,
+        owner_id: Option<String>,
+        extra: Option<(&str, serde_json::Value)>,
+    ) -> Result<SessionView, CoreError> {
         self.check_open()?;
         validate_text(&req.prompt, "prompt")?;
         check_workspace(&req.workspace)?;
@@ -175,7 +186,7 @@ impl SessionManager {
             turns: 0,
             usage: Usage::default(),
             last_seq: 0,
-            runtime_state: Some(crate::workspace::state_with(&prepared)),
+            runtime_state: Some(crate::workspace::state_with(&prepared, extra)),
             created_at: now,
             updated_at: now,
         };

@@ -67,6 +67,8 @@ pub(crate) struct Turn<'a> {
     pub(crate) usage: Usage,
     /// Tool calls refused in this turn (by rules, a person or the clock).
     pub(crate) denied: u32,
+    /// The model's last words in the turn (a task's summary).
+    pub(crate) final_text: Option<String>,
 }
 
 pub(crate) async fn run_turn(
@@ -92,6 +94,7 @@ pub(crate) async fn run_turn(
         cancel,
         usage: Usage::default(),
         denied: 0,
+        final_text: None,
     };
     let end = match turn.run(input).await {
         Ok(end) => end,
@@ -192,6 +195,7 @@ impl Turn<'_> {
             end.reason = Some(format!("{} tool call(s) were denied", self.denied));
         }
         crate::workspace::checkpoint(self).await;
+        crate::task::finish(self, &mut end).await;
         self.emit(EventData::TurnCompleted(TurnCompleted {
             turn: self.number,
             stop_reason: end.stop,

@@ -35,8 +35,13 @@ fn to_core(e: WorkspaceError) -> CoreError {
     }
 }
 
-pub(crate) fn state_with(prepared: &Prepared) -> Value {
-    json!({ KEY: prepared })
+/// A new session's engine state: its workspace, and `extra` if any.
+pub(crate) fn state_with(prepared: &Prepared, extra: Option<(&str, Value)>) -> Value {
+    let mut state = json!({ KEY: prepared });
+    if let (Some((key, value)), Value::Object(map)) = (extra, &mut state) {
+        map.insert(key.to_owned(), value);
+    }
+    state
 }
 
 pub(crate) fn prepared(record: &SessionRecord) -> Option<Prepared> {
@@ -48,6 +53,7 @@ pub(crate) fn prepared(record: &SessionRecord) -> Option<Prepared> {
 pub(crate) fn view(record: &SessionRecord) -> SessionView {
     let mut view = record.view();
     view.branch = prepared(record).and_then(|p| p.branch);
+    view.pr_url = crate::task::pr_url(record);
     view
 }
 

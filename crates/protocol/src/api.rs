@@ -46,6 +46,56 @@ pub struct InputAccepted {
     pub session: SessionView,
 }
 
+/// `POST /api/v1/tasks`: a session that runs to completion without a person
+/// and ends with a result (answer, branch, pull request).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTaskRequest {
+    /// A git URL (https, ssh, file) or an absolute path to a repository.
+    pub repo: String,
+    /// The branch to start from (default: the repository's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    pub prompt: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<Runtime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Default `unattended`: whatever would need a person is denied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_mode: Option<PermissionMode>,
+    /// Open a pull request with the work (default true; needs a GitHub
+    /// token on the server and a GitHub repository).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_pr: Option<bool>,
+    /// The GitHub repository (`owner/name`) for the pull request, when it
+    /// cannot be read from `repo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_repo: Option<String>,
+}
+
+/// A task: its session, and its result once it has one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TaskView {
+    pub id: SessionId,
+    pub repo: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_branch: Option<String>,
+    pub status: SessionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<crate::event::TaskResult>,
+    pub session: SessionView,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TaskList {
+    pub tasks: Vec<TaskView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<SessionId>,
+}
+
 /// `POST /api/v1/sessions/{id}/approvals/{request_id}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -62,6 +62,8 @@ pub enum EventData {
     PermissionRequested(PermissionRequested),
     #[serde(rename = "permission.resolved")]
     PermissionResolved(PermissionResolved),
+    #[serde(rename = "task.result")]
+    TaskResult(TaskResult),
     #[serde(rename = "checkpoint.created")]
     CheckpointCreated(Checkpoint),
     #[serde(rename = "checkpoint.restored")]
@@ -89,6 +91,7 @@ impl EventData {
             Self::Usage(_) => "usage",
             Self::PermissionRequested(_) => "permission.requested",
             Self::PermissionResolved(_) => "permission.resolved",
+            Self::TaskResult(_) => "task.result",
             Self::CheckpointCreated(_) => "checkpoint.created",
             Self::CheckpointRestored(_) => "checkpoint.restored",
             Self::Error(_) => "error",
@@ -235,6 +238,34 @@ pub struct UsageReport {
     pub call: Usage,
     /// The session's running totals including this call.
     pub totals: Usage,
+}
+
+/// How a task ended: its answer, and where its work went.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TaskResult {
+    /// The agent's closing message.
+    pub summary: String,
+    pub files_changed: Vec<FileStat>,
+    /// The branch holding the work, when the workspace is a repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Whether the branch was pushed to the repository's remote.
+    pub pushed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_url: Option<String>,
+    pub cost_usd: f64,
+    /// Why the work could not be finished (push or pull request failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FileStat {
+    pub path: String,
+    pub added: u64,
+    pub removed: u64,
 }
 
 /// A tool call waits for a person's decision.

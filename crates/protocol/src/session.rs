@@ -164,7 +164,7 @@ impl FromStr for PermissionMode {
 pub enum WorkspaceSpec {
     /// An existing directory on the server (absolute path).
     Path { path: String },
-    /// A git repository to clone (arrives with the workspaces issue).
+    /// A git repository: cloned once into a cache, a worktree per session.
     Git { git: GitSource },
 }
 
@@ -212,6 +212,9 @@ pub struct SessionView {
     /// The session's own git branch, when the workspace is a repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
+    /// The pull request a task opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_url: Option<String>,
     /// Turns started so far.
     pub turns: u32,
     /// Running totals over all turns.

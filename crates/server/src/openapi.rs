@@ -6,7 +6,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    approvals, audit, auth, credentials, events, github, sessions, tokens, users, web, ws,
+    approvals, audit, auth, credentials, events, github, sessions, tasks, tokens, users, web, ws,
 };
 use crate::state::AppState;
 
@@ -26,6 +26,7 @@ use crate::state::AppState;
         (name = "sessions", description = "Agent sessions"),
         (name = "events", description = "Live and stored session events"),
         (name = "approvals", description = "Tool calls waiting for a person"),
+        (name = "tasks", description = "Fire-and-forget work on a repository, ending in a result"),
         (name = "auth", description = "Login (tokens, browser sessions, GitHub), refresh, logout and stream tickets"),
         (name = "tokens", description = "Personal access tokens"),
         (name = "users", description = "Accounts (admins only)"),
@@ -64,6 +65,9 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::send_message))
         .routes(routes!(sessions::steer))
         .routes(routes!(sessions::cancel))
+        .routes(routes!(tasks::create_task, tasks::list_tasks))
+        .routes(routes!(tasks::get_task))
+        .routes(routes!(tasks::cancel_task))
         .routes(routes!(approvals::list_approvals))
         .routes(routes!(approvals::answer_approval))
         .routes(routes!(events::events))

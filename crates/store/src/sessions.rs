@@ -51,6 +51,7 @@ impl SessionRecord {
             workspace: self.workspace.clone(),
             workspace_path: self.workspace_path.clone(),
             branch: None,
+            pr_url: None,
             turns: self.turns,
             usage: self.usage,
             last_seq: self.last_seq,

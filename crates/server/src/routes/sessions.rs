@@ -47,11 +47,11 @@ pub(crate) async fn create_session(
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
     /// Only sessions with this status.
-    status: Option<SessionStatus>,
+    pub(crate) status: Option<SessionStatus>,
     /// Sessions created before this one (the `next_before` of a page).
-    before: Option<SessionId>,
+    pub(crate) before: Option<SessionId>,
     /// Page size, 1 to 200 (default 50).
-    limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
 }
 
 /// Sessions, newest first: the caller's own, or every session for an admin.

@@ -1,0 +1,256 @@
+//! Tasks: the fire-and-forget face of a session. A task works on a
+//! repository unattended; when its turn ends well, the work is committed,
+//! pushed and opened as a pull request, and `task.result` says where it is.
+
+use agentd_protocol::event::{FileStat, TaskResult};
+use agentd_protocol::session::GitSource;
+use agentd_protocol::{
+    CreateSessionRequest, CreateTaskRequest, EventData, PermissionMode, SessionId, SessionStatus,
+    TaskList, TaskView, TurnStopReason, WorkspaceSpec,
+};
+use agentd_store::SessionRecord;
+use agentd_workspace::{PushTarget, WorkspaceKind};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::access::Reach;
+use crate::error::CoreError;
+use crate::manager::SessionManager;
+use crate::turn::{Turn, TurnEnd};
+
+/// Where a task's own state lives in `runtime_state`.
+pub(crate) const KEY: &str = "task";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct TaskState {
+    repo: String,
+    base_branch: Option<String>,
+    open_pr: bool,
+    github_repo: Option<String>,
+    result: Option<TaskResult>,
+}
+
+pub(crate) fn state(record: &SessionRecord) -> Option<TaskState> {
+    serde_json::from_value(record.runtime_state.as_ref()?.get(KEY)?.clone()).ok()
+}
+
+fn view(record: &SessionRecord) -> Option<TaskView> {
+    let task = state(record)?;
+    Some(TaskView {
+        id: record.id,
+        repo: task.repo,
+        base_branch: task.base_branch,
+        status: record.status,
+        result: task.result,
+        session: crate::workspace::view(record),
+    })
+}
+
+/// The pull request URL a task opened, for the session view.
+pub(crate) fn pr_url(record: &SessionRecord) -> Option<String> {
+    state(record)?.result?.pr_url
+}
+
+impl SessionManager {
+    pub async fn create_task(
+        &self,
+        req: CreateTaskRequest,
+        owner_id: Option<String>,
+    ) -> Result<TaskView, CoreError> {
+        if req.repo.trim().is_empty() {
+            return Err(CoreError::Invalid("repo must not be empty".into()));
+        }
+        let workspace = if req.repo.starts_with('/') && req.branch.is_none() {
+            WorkspaceSpec::Path {
+                path: req.repo.clone(),
+            }
+        } else {
+            WorkspaceSpec::Git {
+                git: GitSource {
+                    url: req.repo.clone(),
+                    branch: req.branch.clone(),
+                },
+            }
+        };
+        let task = TaskState {
+            repo: req.repo.clone(),
+            base_branch: req.branch.clone(),
+            open_pr: req.open_pr.unwrap_or(true),
+            github_repo: req.github_repo.clone(),
+            result: None,
+        };
+        let session = CreateSessionRequest {
+            prompt: req.prompt,
+            workspace,
+            runtime: req.runtime,
+            model: req.model,
+            permission_mode: Some(req.permission_mode.unwrap_or(PermissionMode::Unattended)),
+            title: req.title,
+            max_turns: None,
+        };
+        let state = serde_json::to_value(&task).map_err(|e| CoreError::Invalid(e.to_string()))?;
+        let created = self.create(session, owner_id, Some((KEY, state))).await?;
+        self.task_within(created.id, Reach::All).await
+    }
+
+    pub async fn task_within(
+        &self,
+        id: SessionId,
+        reach: Reach<'_>,
+    ) -> Result<TaskView, CoreError> {
+        self.session_within(id, reach).await?;
+        view(&self.record(id).await?).ok_or(CoreError::NotFound)
+    }
+
+    /// Tasks `reach` covers, newest first (a page of sessions, filtered).
+    pub async fn list_tasks_within(
+        &self,
+        reach: Reach<'_>,
+        status: Option<SessionStatus>,
+        before: Option<SessionId>,
+        limit: u32,
+    ) -> Result<TaskList, CoreError> {
+        let owner = match reach {
+            Reach::All => None,
+            Reach::OwnedBy(user) => Some(user),
+        };
+        let limit = limit.clamp(1, crate::access::MAX_LIST);
+        let records = self
+            .store()
+            .list_sessions_of(owner, status, before, limit)
+            .await?;
+        let next_before = if records.len() as u32 == limit {
+            records.last().map(|r| r.id)
+        } else {
+            None
+        };
+        Ok(TaskList {
+            tasks: records.iter().filter_map(view).collect(),
+            next_before,
+        })
+    }
+}
+
+/// After a task's turn: finish the work and say where it went. A turn that
+/// failed, was cancelled or had tool calls denied is not a success.
+pub(crate) async fn finish(turn: &mut Turn<'_>, end: &mut TurnEnd) {
+    let Some(mut task) = state(&turn.record) else {
+        return;
+    };
+    let succeeded = end.stop == TurnStopReason::EndTurn && turn.denied == 0;
+    let mut result = TaskResult {
+        summary: turn.final_text.clone().unwrap_or_default(),
+        cost_usd: turn.record.usage.cost_usd,
+        ..TaskResult::default()
+    };
+    if succeeded {
+        deliver(turn, &task, &mut result).await;
+    }
+    turn.emit(EventData::TaskResult(result.clone())).await;
+    let error = result.error.clone();
+    task.result = Some(result);
+    if let Ok(value) = serde_json::to_value(&task) {
+        let mut state = match turn.record.runtime_state.take() {
+            Some(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        state.insert(KEY.to_owned(), value);
+        turn.record.runtime_state = Some(Value::Object(state));
+    }
+    match (succeeded, error) {
+        (true, None) => {
+            end.status = SessionStatus::Completed;
+        }
+        (true, Some(error)) => {
+            end.status = SessionStatus::Failed;
+            end.reason = Some(error);
+        }
+        (false, _) if end.status == SessionStatus::Idle => {
+            end.status = SessionStatus::Failed;
+            end.reason = Some(
+                end.reason
+                    .clone()
+                    .unwrap_or_else(|| "the task did not finish".into()),
+            );
+        }
+        (false, _) => {}
+    }
+}
+
+/// Commit, push and open the pull request, filling `result`.
+async fn deliver(turn: &Turn<'_>, task: &TaskState, result: &mut TaskResult) {
+    let Some(prepared) = crate::workspace::prepared(&turn.record) else {
+        return;
+    };
+    if matches!(prepared.kind, WorkspaceKind::Plain) {
+        return;
+    }
+    let inner = &turn.manager.inner;
+    let message = format!(
+        "{}\n\nDone by agentd, session {}.",
+        turn.record.title, turn.id
+    );
+    let push = if prepared.remote_url.is_some() {
+        PushTarget::Origin
+    } else {
+        PushTarget::None
+    };
+    let finished = match inner.workspaces.finish(&prepared, &message, push).await {
+        Ok(finished) => finished,
+        Err(e) => {
+            result.error = Some(format!("could not commit and push the work: {e}"));
+            return;
+        }
+    };
+    result.branch = Some(finished.branch.clone());
+    result.commit = finished.commit.clone();
+    result.pushed = finished.pushed;
+    result.files_changed = finished
+        .files_changed
+        .iter()
+        .map(|f| FileStat {
+            path: f.path.clone(),
+            added: f.added,
+            removed: f.removed,
+        })
+        .collect();
+    if !task.open_pr || !finished.pushed || finished.no_changes {
+        return;
+    }
+    let Some(github) = &inner.config.github else {
+        return;
+    };
+    let repo = task.github_repo.as_deref().unwrap_or(&task.repo);
+    let Some((owner, name)) = agentd_github::parse_repo(repo) else {
+        result.error = Some(format!(
+            "{repo} is not a GitHub repository; no pull request was opened"
+        ));
+        return;
+    };
+    let client = match agentd_github::GitHubClient::with_base_url(&github.api_url, &github.token) {
+        Ok(client) => client,
+        Err(e) => {
+            result.error = Some(format!("GitHub is not usable: {e}"));
+            return;
+        }
+    };
+    let pull = agentd_github::NewPullRequest {
+        title: turn.record.title.clone(),
+        head: finished.branch.clone(),
+        base: task
+            .base_branch
+            .clone()
+            .unwrap_or_else(|| "main".to_owned()),
+        body: agentd_workspace::pr_body(
+            &result.summary,
+            &finished.files_changed,
+            result.cost_usd,
+            None,
+        ),
+        draft: false,
+    };
+    match client.create_pull_request(&owner, &name, &pull).await {
+        Ok(pr) => result.pr_url = Some(pr.html_url),
+        Err(e) => result.error = Some(format!("could not open the pull request: {e}")),
+    }
+}
