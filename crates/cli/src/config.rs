@@ -204,7 +204,13 @@ fn default_data_dir() -> PathBuf {
 }
 
 /// Open the store and the model client the config names.
-pub async fn open_engine(config: &Config, recover: bool) -> Result<agentd_core::SessionManager> {
+/// `master_key` opens users' stored credentials, so their sessions use
+/// their own model keys.
+pub async fn open_engine(
+    config: &Config,
+    recover: bool,
+    master_key: Option<agentd_store::MasterKey>,
+) -> Result<agentd_core::SessionManager> {
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
@@ -217,6 +223,8 @@ pub async fn open_engine(config: &Config, recover: bool) -> Result<agentd_core::
     let model = agentd_llm::ModelRouter::from_env().context("invalid model client settings")?;
     let mut engine = config.engine();
     engine.recover_on_start = recover;
+    engine.credentials =
+        master_key.map(|key| agentd_store::CredentialVault::new(store.clone(), key));
     agentd_core::SessionManager::start(
         engine,
         store,

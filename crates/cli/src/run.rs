@@ -42,7 +42,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let workspace = std::fs::canonicalize(&workspace)
         .with_context(|| format!("workspace {} does not exist", workspace.display()))?;
     let runtime: Runtime = args.runtime.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let manager = crate::config::open_engine(&config, false).await?;
+    let manager = crate::config::open_engine(&config, false, None).await?;
     let request = CreateSessionRequest {
         prompt: args.prompt.join(" "),
         workspace: WorkspaceSpec::Path {

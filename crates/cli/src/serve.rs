@@ -25,7 +25,10 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     // Refuse bad auth settings before opening anything.
     args.auth.config()?;
     let config = Config::load(&args.common, args.listen)?;
-    let manager = crate::config::open_engine(&config, true).await?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+    let master_key = args.auth.master_key(&config.data_dir)?;
+    let manager = crate::config::open_engine(&config, true, Some(master_key.clone())).await?;
     crate::admin::bootstrap(manager.store()).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -34,7 +37,6 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     // Scripts and tests read this line to find the port.
     println!("agentd listening on http://{addr}");
     tracing::info!(%addr, database = manager.store().backend().as_str(), "agentd serving");
-    let master_key = args.auth.master_key(&config.data_dir)?;
     let state = agentd_server::AppState::with_auth(manager.clone(), args.auth.config()?)
         .with_master_key(master_key);
     agentd_server::serve(listener, state, shutdown_signal())

@@ -155,3 +155,47 @@ async fn a_master_key_from_the_environment_replaces_the_key_file() {
     assert!(!server.data_dir.path().join("master.key").exists());
     assert!(!server.log().contains(key));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_uses_its_owners_key_else_the_servers() {
+    let fake = FakeAnthropic::start().await;
+    fake.set_default(agentd_testkit::turn().text("hi"));
+    let server = Server::start(Backend::Sqlite, &fake).await;
+    let ann = server.member("ann").await;
+    let bob = server.member("bob").await;
+    let (status, _) = send(
+        ann.http
+            .put(server.url("/api/v1/credentials/anthropic"))
+            .json(&json!({"secret": ANN_KEY})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let workspace = tempfile::tempdir().unwrap();
+    for member in [&ann, &bob] {
+        let (status, created) = send(
+            member
+                .http
+                .post(server.url("/api/v1/sessions"))
+                .json(&json!({"prompt": "hello", "workspace": {"path": workspace.path()}})),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        server
+            .wait_status(created["id"].as_str().unwrap(), &["idle"])
+            .await;
+    }
+    let keys: Vec<Option<String>> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/messages")
+        .map(|r| r.header("x-api-key").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            Some(ANN_KEY.to_owned()),
+            Some("sk-ant-test-key-e2e".to_owned())
+        ]
+    );
+    assert!(!server.log().contains(ANN_KEY));
+}

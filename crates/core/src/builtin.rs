@@ -17,12 +17,13 @@ use crate::turn::{Turn, TurnEnd};
 pub(crate) async fn run(turn: &mut Turn<'_>) -> Result<TurnEnd, CoreError> {
     let store = &turn.manager.inner.store;
     let mut messages = conversation::from_transcript(&store.load_transcript(turn.id).await?);
+    let api_key = crate::credentials::owner_key(&turn.manager.inner, &turn.record).await;
     let max_requests = turn
         .record
         .max_turns
         .unwrap_or(turn.manager.inner.config.max_turns);
     for _ in 0..max_requests {
-        let message = match sample::sample(turn, &request(turn, &messages)).await {
+        let message = match sample::sample(turn, &request(turn, &messages, api_key.clone())).await {
             SampleOutcome::Done(message) => message,
             SampleOutcome::Cancelled => return Ok(turn.cancelled_end()),
             SampleOutcome::Failed(e) => {
@@ -92,7 +93,11 @@ pub(crate) async fn run(turn: &mut Turn<'_>) -> Result<TurnEnd, CoreError> {
     Ok(TurnEnd::new(TurnStopReason::MaxTurns))
 }
 
-fn request(turn: &Turn<'_>, messages: &[Message]) -> ModelRequest {
+fn request(
+    turn: &Turn<'_>,
+    messages: &[Message],
+    api_key: Option<agentd_llm::ApiKey>,
+) -> ModelRequest {
     let inner = &turn.manager.inner;
     ModelRequest {
         model: turn.record.model.clone(),
@@ -113,6 +118,7 @@ fn request(turn: &Turn<'_>, messages: &[Message]) -> ModelRequest {
             .collect(),
         max_tokens: None,
         metadata_user_id: None,
+        api_key,
     }
 }
 

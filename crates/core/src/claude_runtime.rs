@@ -115,7 +115,7 @@ async fn spawn(turn: &Turn<'_>) -> Result<ClaudeProcess, (ErrorCode, String)> {
             .and_then(|state| state.get(SESSION_KEY))
             .and_then(|id| id.as_str())
             .map(str::to_owned),
-        env: inner.config.claude.env.clone(),
+        env: claude_env(turn).await,
         mcp_config: None,
         append_system_prompt: None,
         extra_args: Vec::new(),
@@ -128,6 +128,18 @@ async fn spawn(turn: &Turn<'_>) -> Result<ClaudeProcess, (ErrorCode, String)> {
     ClaudeProcess::spawn(&cli, options, permissions)
         .await
         .map_err(|e| (e.code(), e.to_string()))
+}
+
+/// The CLI's environment: the server's settings, with the owner's own
+/// Anthropic key in place of the server's when they stored one.
+async fn claude_env(turn: &Turn<'_>) -> Vec<(String, String)> {
+    let inner = &turn.manager.inner;
+    let mut env = inner.config.claude.env.clone();
+    if let Some(key) = crate::credentials::owner_key(inner, &turn.record).await {
+        env.retain(|(name, _)| name != "ANTHROPIC_API_KEY" && name != "ANTHROPIC_AUTH_TOKEN");
+        env.push(("ANTHROPIC_API_KEY".to_owned(), key.expose().to_owned()));
+    }
+    env
 }
 
 fn remember_session_id(turn: &mut Turn<'_>, session_id: &str) {

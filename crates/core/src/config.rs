@@ -18,6 +18,9 @@ pub struct EngineConfig {
     pub workspace_limits: WorkspaceLimits,
     /// How tools' processes are isolated; `None` only by explicit choice.
     pub sandbox: SandboxSetting,
+    /// Users' own stored credentials: a session uses its owner's model key
+    /// when there is one, else the server's.
+    pub credentials: Option<agentd_store::CredentialVault>,
     /// Where tasks open pull requests (none: tasks push but open no PR).
     pub github: Option<GitHubSettings>,
     /// The claude-code runtime: where the CLI is and what it is given.
@@ -59,6 +62,7 @@ impl Default for EngineConfig {
             sandbox: SandboxSetting::Auto,
             claude: ClaudeSettings::default(),
             github: None,
+            credentials: None,
             default_model: "claude-sonnet-4-5".to_owned(),
             max_turns: 100,
             stream_retry: RetryPolicy::default(),

@@ -13,6 +13,7 @@ mod bus;
 mod claude_runtime;
 mod config;
 mod conversation;
+mod credentials;
 mod dispatch;
 mod driver;
 mod error;

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::client::{EventStream, ModelClient};
-use crate::config::AnthropicConfig;
+use crate::config::{AnthropicConfig, ApiKey};
 use crate::error::{ApiErrorKind, ErrorResponse, LlmError};
 use crate::messages::{ContentBlock, ModelRequest};
 use crate::profile::profile_for;
@@ -103,8 +103,17 @@ impl AnthropicClient {
         body: &Value,
         retries: u32,
         call: Call,
+        key: Option<&ApiKey>,
     ) -> Result<reqwest::Response, LlmError> {
         let mut headers = self.headers.clone();
+        if let Some(key) = key {
+            // The request's own key replaces the client's credentials.
+            let mut value = HeaderValue::from_str(key.expose())
+                .map_err(|_| LlmError::Config("the API key is not a valid header value".into()))?;
+            value.set_sensitive(true);
+            headers.remove(AUTHORIZATION);
+            headers.insert(HeaderName::from_static("x-api-key"), value);
+        }
         headers.insert(
             HeaderName::from_static("x-stainless-retry-count"),
             HeaderValue::from(retries),
@@ -137,8 +146,9 @@ impl AnthropicClient {
         url: &str,
         body: &Value,
         retries: u32,
+        key: Option<&ApiKey>,
     ) -> Result<T, LlmError> {
-        let response = self.send(url, body, retries, Call::Json).await?;
+        let response = self.send(url, body, retries, Call::Json, key).await?;
         let bytes = response.bytes().await.map_err(transport_error)?;
         serde_json::from_slice(&bytes).map_err(|e| LlmError::Decode(format!("response body: {e}")))
     }
@@ -149,7 +159,15 @@ impl ModelClient for AnthropicClient {
     async fn stream(&self, request: &ModelRequest) -> Result<EventStream, LlmError> {
         let body = build_body(request, &profile_for(&request.model), true);
         let response = self
-            .with_retry(|retries| self.send(&self.messages_url, &body, retries, Call::Stream))
+            .with_retry(|retries| {
+                self.send(
+                    &self.messages_url,
+                    &body,
+                    retries,
+                    Call::Stream,
+                    request.api_key.as_ref(),
+                )
+            })
             .await?;
         Ok(sse::decode(
             response.bytes_stream(),
@@ -160,7 +178,9 @@ impl ModelClient for AnthropicClient {
     async fn create(&self, request: &ModelRequest) -> Result<AssistantMessage, LlmError> {
         let body = build_body(request, &profile_for(&request.model), false);
         let message: WireMessage = self
-            .with_retry(|retries| self.send_json(&self.messages_url, &body, retries))
+            .with_retry(|retries| {
+                self.send_json(&self.messages_url, &body, retries, request.api_key.as_ref())
+            })
             .await?;
         Ok(message.into())
     }
@@ -168,7 +188,14 @@ impl ModelClient for AnthropicClient {
     async fn count_tokens(&self, request: &ModelRequest) -> Result<u64, LlmError> {
         let body = build_count_tokens_body(request, &profile_for(&request.model));
         let count: TokenCount = self
-            .with_retry(|retries| self.send_json(&self.count_tokens_url, &body, retries))
+            .with_retry(|retries| {
+                self.send_json(
+                    &self.count_tokens_url,
+                    &body,
+                    retries,
+                    request.api_key.as_ref(),
+                )
+            })
             .await?;
         Ok(count.input_tokens)
     }

@@ -197,6 +197,9 @@ pub struct ModelRequest {
     pub max_tokens: Option<u32>,
     /// Opaque end-user id for abuse monitoring; never PII.
     pub metadata_user_id: Option<String>,
+    /// A key for this request instead of the client's own: the session
+    /// owner's key (bring your own key). Never part of the body.
+    pub api_key: Option<crate::ApiKey>,
 }
 
 #[cfg(test)]

@@ -248,6 +248,7 @@ mod tests {
             ],
             max_tokens: Some(16_000),
             metadata_user_id: Some("u-1".into()),
+            api_key: None,
         }
     }
 

@@ -277,6 +277,7 @@ mod tests {
             }],
             max_tokens: None,
             metadata_user_id: None,
+            api_key: None,
         }
     }
 

@@ -135,3 +135,29 @@ async fn thinking_and_unknown_blocks_are_sent_back_unchanged() {
         ]})
     );
 }
+
+#[tokio::test]
+async fn a_request_key_replaces_the_clients_credentials() {
+    let fake = FakeAnthropic::start().await;
+    fake.push(turn().text("ok"));
+    fake.push(turn().text("ok"));
+    let client = client_with(&fake, |c: &mut AnthropicConfig| {
+        c.auth_token = Some(agentd_llm::ApiKey::new("tok-server"));
+    });
+    let mut own = request("m");
+    own.api_key = Some(agentd_llm::ApiKey::new("sk-ant-users-own-key"));
+    collect(client.stream(&own).await.unwrap()).await.unwrap();
+    client.create(&request("m")).await.unwrap();
+    let sent = fake.requests();
+    assert_eq!(sent[0].header("x-api-key"), Some("sk-ant-users-own-key"));
+    assert_eq!(sent[0].header("authorization"), None);
+    assert!(
+        !sent[0].body.to_string().contains("sk-ant-users-own-key"),
+        "never in the body"
+    );
+    assert_eq!(
+        sent[1].header("x-api-key"),
+        Some("sk-ant-test-key-0000"),
+        "other requests keep the client's key"
+    );
+}

@@ -43,5 +43,6 @@ pub fn request(model: &str) -> ModelRequest {
         ],
         max_tokens: None,
         metadata_user_id: None,
+        api_key: None,
     }
 }
