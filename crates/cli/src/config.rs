@@ -31,6 +31,10 @@ pub struct CommonArgs {
     /// rules don't allow), acceptEdits, plan, bypassPermissions, unattended.
     #[arg(long, env = "AGENTD_PERMISSION_MODE")]
     pub permission_mode: Option<agentd_protocol::PermissionMode>,
+    /// Seconds a tool call waits for a person's approval before it is
+    /// denied (default 600).
+    #[arg(long, env = "AGENTD_APPROVAL_TIMEOUT_SECS")]
+    pub approval_timeout_secs: Option<u32>,
 }
 
 /// The config file's shape; every field optional.
@@ -45,6 +49,7 @@ struct FileConfig {
     system_prompt: Option<String>,
     claude_path: Option<PathBuf>,
     permission_mode: Option<agentd_protocol::PermissionMode>,
+    approval_timeout_secs: Option<u32>,
     /// Server-wide permission rules, Claude Code syntax.
     #[serde(default)]
     permissions: FilePermissions,
@@ -73,6 +78,7 @@ pub struct Config {
     pub claude_path: Option<PathBuf>,
     pub permission_mode: Option<agentd_protocol::PermissionMode>,
     pub permissions: agentd_policy::PermissionSet,
+    pub approval_timeout_secs: Option<u32>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
@@ -99,6 +105,7 @@ impl Config {
             claude_path: common.claude_path.clone().or(file.claude_path),
             permission_mode: common.permission_mode.or(file.permission_mode),
             permissions: parse_rules(&file.permissions)?,
+            approval_timeout_secs: common.approval_timeout_secs.or(file.approval_timeout_secs),
         })
     }
 
@@ -128,6 +135,9 @@ impl Config {
             engine.default_permission_mode = mode;
         }
         engine.permissions = self.permissions.clone();
+        if let Some(secs) = self.approval_timeout_secs {
+            engine.approval_timeout = time::Duration::seconds(i64::from(secs));
+        }
         engine.github = github_settings();
         engine.claude = agentd_core::ClaudeSettings {
             path: self.claude_path.clone(),
