@@ -105,3 +105,79 @@ both_backends!(
     kill_9_mid_turn_loses_nothing_acknowledged,
     kill_9_mid_turn_loses_nothing_acknowledged
 );
+
+async fn after_a_crash_the_last_checkpoint_is_there_and_rollback_restores_it(backend: Backend) {
+    let fake = FakeAnthropic::start().await;
+    fake.push(turn().tool_use("write_file", json!({"path": "a.txt", "content": "v1\n"})));
+    fake.push(turn().text("wrote v1"));
+    let mut server = Server::start(backend, &fake).await;
+    let repo = git_repo();
+    let id = server.create_session(repo.path(), "write v1").await;
+    server.wait_status(&id, &["idle"]).await;
+    let worktree = server.workspace_of(&id).await;
+
+    // Turn 2 changes things, then the server dies in the middle of it.
+    fake.push(turn().tool_use("write_file", json!({"path": "a.txt", "content": "v2\n"})));
+    fake.push(turn().tool_use("write_file", json!({"path": "b.txt", "content": "new\n"})));
+    fake.push(turn().tool_use("bash", json!({"command": "echo working; sleep 20"})));
+    server
+        .post(
+            &format!("/api/v1/sessions/{id}/messages"),
+            json!({"text": "now v2"}),
+        )
+        .await;
+    server
+        .sse_until(&id, None, |d| d["type"] == "tool.output")
+        .await;
+    server.restart().await;
+    server.wait_status(&id, &["interrupted"]).await;
+    assert_eq!(
+        std::fs::read_to_string(worktree.join("a.txt")).unwrap(),
+        "v2\n"
+    );
+
+    let (status, list) = server
+        .get(&format!("/api/v1/sessions/{id}/checkpoints"))
+        .await;
+    assert_eq!(status, 200, "{list}");
+    let turns: Vec<u64> = list["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["turn"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        turns,
+        [1],
+        "turn 1 finished and was saved; turn 2 never finished"
+    );
+
+    let (status, body) = server
+        .post(
+            &format!("/api/v1/sessions/{id}/rollback"),
+            json!({"turn": 1}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        std::fs::read_to_string(worktree.join("a.txt")).unwrap(),
+        "v1\n"
+    );
+    assert!(!worktree.join("b.txt").exists());
+    let events = server.events(&id).await;
+    assert_eq!(events.last().unwrap()["type"], "checkpoint.restored");
+    let (status, body) = server
+        .post(
+            &format!("/api/v1/sessions/{id}/rollback"),
+            json!({"turn": 7}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str().unwrap()),
+        (404, "not_found")
+    );
+}
+both_backends!(
+    after_a_crash_the_last_checkpoint_is_there_and_rollback_restores_it,
+    after_a_crash_the_last_checkpoint_is_there_and_rollback_restores_it
+);

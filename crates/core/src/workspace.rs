@@ -92,6 +92,27 @@ pub(crate) async fn checkpoint(turn: &Turn<'_>) {
 }
 
 impl SessionManager {
+    /// The session's checkpoints, oldest turn first.
+    pub async fn checkpoints(&self, id: SessionId) -> Result<Vec<Checkpoint>, CoreError> {
+        let record = self.record(id).await?;
+        let Some(prepared) = prepared(&record) else {
+            return Ok(Vec::new());
+        };
+        let list = self
+            .inner
+            .workspaces
+            .checkpoints(&prepared, &id.to_string())
+            .await
+            .map_err(to_core)?;
+        Ok(list
+            .into_iter()
+            .map(|c| Checkpoint {
+                turn: c.turn,
+                commit: c.commit,
+            })
+            .collect())
+    }
+
     /// Restore the workspace to how turn `turn` left it. Refused while a
     /// turn runs.
     pub async fn rollback(&self, id: SessionId, turn: u32) -> Result<SessionView, CoreError> {

@@ -96,6 +96,20 @@ pub struct TaskList {
     pub next_before: Option<SessionId>,
 }
 
+/// `POST /api/v1/sessions/{id}/rollback`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackRequest {
+    /// Restore the workspace as this turn left it.
+    pub turn: u32,
+}
+
+/// `GET /api/v1/sessions/{id}/checkpoints`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CheckpointList {
+    pub checkpoints: Vec<crate::event::Checkpoint>,
+}
+
 /// `POST /api/v1/sessions/{id}/approvals/{request_id}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

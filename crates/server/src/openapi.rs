@@ -65,6 +65,8 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::send_message))
         .routes(routes!(sessions::steer))
         .routes(routes!(sessions::cancel))
+        .routes(routes!(sessions::checkpoints))
+        .routes(routes!(sessions::rollback))
         .routes(routes!(tasks::create_task, tasks::list_tasks))
         .routes(routes!(tasks::get_task))
         .routes(routes!(tasks::cancel_task))

@@ -170,3 +170,44 @@ pub(crate) async fn cancel(
     .await;
     Ok(axum::Json(view))
 }
+
+/// The workspace's checkpoints, one per finished turn.
+#[utoipa::path(get, path = "/api/v1/sessions/{id}/checkpoints", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 200, description = "Checkpoints, oldest first", body = agentd_protocol::CheckpointList),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ))]
+pub(crate) async fn checkpoints(
+    State(state): State<AppState>,
+    session: OwnedSession,
+) -> Result<axum::Json<agentd_protocol::CheckpointList>, ApiError> {
+    let checkpoints = state.manager.checkpoints(session.id).await?;
+    Ok(axum::Json(agentd_protocol::CheckpointList { checkpoints }))
+}
+
+/// Restore the workspace as a turn left it (refused while a turn runs).
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/rollback", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    request_body = agentd_protocol::RollbackRequest,
+    responses(
+        (status = 200, description = "The session; its workspace is restored", body = SessionView),
+        (status = 404, description = "No such session or checkpoint", body = ErrorBody),
+        (status = 409, description = "A turn is running", body = ErrorBody),
+    ))]
+pub(crate) async fn rollback(
+    State(state): State<AppState>,
+    session: OwnedSession,
+    Json(req): Json<agentd_protocol::RollbackRequest>,
+) -> Result<axum::Json<SessionView>, ApiError> {
+    let view = state.manager.rollback(session.id, req.turn).await?;
+    audit::record(
+        state.manager.store(),
+        Actor::from(&session.caller),
+        "session.rollback",
+        Some(session.id.to_string()),
+        json!({"turn": req.turn}),
+    )
+    .await;
+    Ok(axum::Json(view))
+}
