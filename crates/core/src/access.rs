@@ -31,7 +31,7 @@ impl Reach<'_> {
 }
 
 /// Largest page of a session list.
-pub(crate) const MAX_LIST: u32 = 200;
+const MAX_LIST: u32 = 200;
 
 impl SessionManager {
     /// The session if `reach` covers it, else `NotFound`.
@@ -56,6 +56,22 @@ impl SessionManager {
         before: Option<SessionId>,
         limit: u32,
     ) -> Result<SessionList, CoreError> {
+        let (records, next_before) = self.page_within(reach, status, before, limit).await?;
+        Ok(SessionList {
+            sessions: records.iter().map(crate::workspace::view).collect(),
+            next_before,
+        })
+    }
+
+    /// One page of the records `reach` covers, newest first, and the
+    /// `before` of the next page when this one is full.
+    pub(crate) async fn page_within(
+        &self,
+        reach: Reach<'_>,
+        status: Option<SessionStatus>,
+        before: Option<SessionId>,
+        limit: u32,
+    ) -> Result<(Vec<SessionRecord>, Option<SessionId>), CoreError> {
         let owner = match reach {
             Reach::All => None,
             Reach::OwnedBy(user) => Some(user),
@@ -70,9 +86,6 @@ impl SessionManager {
         } else {
             None
         };
-        Ok(SessionList {
-            sessions: records.iter().map(crate::workspace::view).collect(),
-            next_before,
-        })
+        Ok((records, next_before))
     }
 }

@@ -110,20 +110,7 @@ impl SessionManager {
         before: Option<SessionId>,
         limit: u32,
     ) -> Result<TaskList, CoreError> {
-        let owner = match reach {
-            Reach::All => None,
-            Reach::OwnedBy(user) => Some(user),
-        };
-        let limit = limit.clamp(1, crate::access::MAX_LIST);
-        let records = self
-            .store()
-            .list_sessions_of(owner, status, before, limit)
-            .await?;
-        let next_before = if records.len() as u32 == limit {
-            records.last().map(|r| r.id)
-        } else {
-            None
-        };
+        let (records, next_before) = self.page_within(reach, status, before, limit).await?;
         Ok(TaskList {
             tasks: records.iter().filter_map(view).collect(),
             next_before,
