@@ -15,7 +15,7 @@ use crate::error::{ApiErrorKind, ErrorResponse, LlmError};
 use crate::messages::{ContentBlock, ModelRequest};
 use crate::profile::profile_for;
 use crate::request::{build_body, build_count_tokens_body};
-use crate::retry::{server_hint, should_retry_status};
+use crate::retry::{run_with_retry, server_hint, should_retry_status};
 use crate::sse;
 use crate::stream::{AssistantMessage, StopReason, UsageUpdate};
 
@@ -74,26 +74,13 @@ impl AnthropicClient {
         &self.config
     }
 
-    /// Runs `op` (given the retry count) until it succeeds, fails for good,
-    /// or the policy's attempts are used up.
-    async fn with_retry<T, F, Fut>(&self, mut op: F) -> Result<T, LlmError>
+    /// The SDKs' retry policy around one request (see `retry::run_with_retry`).
+    async fn retry<T, F, Fut>(&self, op: F) -> Result<T, LlmError>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, LlmError>>,
     {
-        let policy = &self.config.retry;
-        let mut retries = 0;
-        loop {
-            match op(retries).await {
-                Err(err) if err.is_retryable() && policy.has_attempts_left(retries + 1) => {
-                    let delay = policy.delay(retries, err.retry_after());
-                    tracing::warn!(error = %err, retries, ?delay, "retrying model request");
-                    tokio::time::sleep(delay).await;
-                    retries += 1;
-                }
-                result => return result,
-            }
-        }
+        run_with_retry(&self.config.retry, op).await
     }
 
     /// One attempt: the response if its status is 2xx, else the API error.
@@ -159,7 +146,7 @@ impl ModelClient for AnthropicClient {
     async fn stream(&self, request: &ModelRequest) -> Result<EventStream, LlmError> {
         let body = build_body(request, &profile_for(&request.model), true);
         let response = self
-            .with_retry(|retries| {
+            .retry(|retries| {
                 self.send(
                     &self.messages_url,
                     &body,
@@ -178,7 +165,7 @@ impl ModelClient for AnthropicClient {
     async fn create(&self, request: &ModelRequest) -> Result<AssistantMessage, LlmError> {
         let body = build_body(request, &profile_for(&request.model), false);
         let message: WireMessage = self
-            .with_retry(|retries| {
+            .retry(|retries| {
                 self.send_json(&self.messages_url, &body, retries, request.api_key.as_ref())
             })
             .await?;
@@ -188,7 +175,7 @@ impl ModelClient for AnthropicClient {
     async fn count_tokens(&self, request: &ModelRequest) -> Result<u64, LlmError> {
         let body = build_count_tokens_body(request, &profile_for(&request.model));
         let count: TokenCount = self
-            .with_retry(|retries| {
+            .retry(|retries| {
                 self.send_json(
                     &self.count_tokens_url,
                     &body,
