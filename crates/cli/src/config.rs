@@ -53,6 +53,9 @@ struct FileConfig {
     /// Server-wide permission rules, Claude Code syntax.
     #[serde(default)]
     permissions: FilePermissions,
+    /// Every user's default quotas and budgets (admins override per user).
+    #[serde(default)]
+    limits: agentd_protocol::Limits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +82,7 @@ pub struct Config {
     pub permission_mode: Option<agentd_protocol::PermissionMode>,
     pub permissions: agentd_policy::PermissionSet,
     pub approval_timeout_secs: Option<u32>,
+    pub limits: agentd_protocol::Limits,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
@@ -106,6 +110,7 @@ impl Config {
             permission_mode: common.permission_mode.or(file.permission_mode),
             permissions: parse_rules(&file.permissions)?,
             approval_timeout_secs: common.approval_timeout_secs.or(file.approval_timeout_secs),
+            limits: file.limits,
         })
     }
 
@@ -135,6 +140,7 @@ impl Config {
             engine.default_permission_mode = mode;
         }
         engine.permissions = self.permissions.clone();
+        engine.limits = self.limits;
         if let Some(secs) = self.approval_timeout_secs {
             engine.approval_timeout = time::Duration::seconds(i64::from(secs));
         }

@@ -72,6 +72,10 @@ impl Renderer {
                     eprintln!("task: {error}");
                 }
             }
+            EventData::BudgetExceeded(b) => {
+                self.newline(&mut out);
+                eprintln!("budget: {}", b.message);
+            }
             EventData::PermissionResolved(r) => {
                 let _ = writeln!(out, "  ⚑ {:?} by {}", r.decision, r.by);
             }

@@ -53,6 +53,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         permission_mode: args.common.permission_mode,
         title: None,
         max_turns: None,
+        budget: None,
     };
     let session = manager.create_session(request, None).await?;
     let id = session.id;
@@ -72,6 +73,10 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             match &envelope.event {
                 EventData::PermissionRequested(request) => {
                     crate::approve::in_terminal(&manager, id, request).await;
+                }
+                // Nobody is there to raise the budget and resume: stop.
+                EventData::BudgetExceeded(_) => {
+                    manager.cancel(id).await?;
                 }
                 EventData::TurnCompleted(done) => {
                     stop = Some(done.stop_reason);

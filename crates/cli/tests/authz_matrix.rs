@@ -141,7 +141,7 @@ fn kind_of(path: &str, op: &Value) -> Kind {
     });
     if public {
         Kind::Public
-    } else if path.starts_with("/api/v1/users") {
+    } else if path.starts_with("/api/v1/users") || path.starts_with("/api/v1/admin/") {
         Kind::AdminOnly
     } else if path.contains("{id}") {
         Kind::Owned

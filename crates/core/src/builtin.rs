@@ -22,7 +22,13 @@ pub(crate) async fn run(turn: &mut Turn<'_>) -> Result<TurnEnd, CoreError> {
         .record
         .max_turns
         .unwrap_or(turn.manager.inner.config.max_turns);
-    for _ in 0..max_requests {
+    for request_number in 0..max_requests {
+        // The turn checked before its first call; later calls check here.
+        if request_number > 0
+            && let Some(end) = crate::quota::hold(turn).await?
+        {
+            return Ok(end);
+        }
         let message = match sample::sample(turn, &request(turn, &messages, api_key.clone())).await {
             SampleOutcome::Done(message) => message,
             SampleOutcome::Cancelled => return Ok(turn.cancelled_end()),

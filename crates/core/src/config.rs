@@ -48,6 +48,8 @@ pub struct EngineConfig {
     pub approval_timeout: time::Duration,
     /// Subscriber queue length before a slow reader is dropped.
     pub subscriber_buffer: usize,
+    /// Default limits of every user (admins override them per user).
+    pub limits: agentd_protocol::Limits,
     /// Mark turns a previous process left running as interrupted and resume
     /// acknowledged inputs. Off for `agentd run`, which must not touch the
     /// sessions of a server sharing its database.
@@ -74,6 +76,7 @@ impl Default for EngineConfig {
             approval_timeout: time::Duration::minutes(10),
             permissions: agentd_policy::PermissionSet::default(),
             default_permission_mode: agentd_protocol::PermissionMode::Default,
+            limits: agentd_protocol::Limits::default(),
             recover_on_start: true,
         }
     }

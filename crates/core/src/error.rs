@@ -29,6 +29,12 @@ pub enum CoreError {
     /// Tools cannot be sandboxed here; the message names the fix.
     #[error("{0}")]
     SandboxUnavailable(String),
+    /// The caller is at a session limit (`max_sessions`, `max_running_sessions`).
+    #[error("{0}")]
+    QuotaExceeded(String),
+    /// A paused session cannot resume: it is still over a budget.
+    #[error("{0}")]
+    BudgetExceeded(String),
     #[error("the engine is shutting down")]
     ShuttingDown,
     #[error("storage error: {0}")]
@@ -45,6 +51,8 @@ impl CoreError {
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::Workspace(_) => ErrorCode::Unavailable,
             Self::SandboxUnavailable(_) => ErrorCode::SandboxUnavailable,
+            Self::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
+            Self::BudgetExceeded(_) => ErrorCode::BudgetExceeded,
             Self::Invalid(_) => ErrorCode::ValidationFailed,
             Self::WorkspaceInvalid(_) => ErrorCode::WorkspaceInvalid,
             Self::Unsupported(_) => ErrorCode::Unsupported,

@@ -51,6 +51,8 @@ pub(crate) struct Live {
     pub(crate) state: Mutex<LiveState>,
     /// Woken whenever a turn ends.
     pub(crate) turn_ended: Notify,
+    /// Woken by a resume (or raised limits): a paused turn checks again.
+    pub(crate) resumed: Notify,
     /// The Claude Code process of a claude-code session, kept across turns.
     pub(crate) claude: Mutex<Option<agentd_claude::ClaudeProcess>>,
 }
@@ -66,6 +68,8 @@ pub(crate) struct LiveState {
     pub(crate) driver: Option<JoinHandle<()>>,
     /// Tool calls waiting for a person.
     pub(crate) approvals: Vec<crate::approvals::Pending>,
+    /// Pause before the next model call (`POST …/pause`) until resumed.
+    pub(crate) pause_requested: bool,
 }
 
 /// The session engine. Cheap to clone.
@@ -162,6 +166,10 @@ impl SessionManager {
                 "max_turns must be between 1 and 10000".into(),
             ));
         }
+        if let Some(budget) = &req.budget {
+            crate::quota::validate_budget(budget)?;
+        }
+        crate::quota::check_new_session(&self.inner, owner_id.as_deref()).await?;
         let id = SessionId::new();
         let prepared = crate::workspace::prepare(&self.inner, id, &req.workspace).await?;
         let now = now_ms();
@@ -192,6 +200,9 @@ impl SessionManager {
         };
         self.inner.store.insert_session(&record).await?;
         let id = record.id;
+        if let Some(budget) = &req.budget {
+            self.inner.store.put_session_budget(id, budget).await?;
+        }
         let status = EventData::SessionStatus(StatusChanged {
             status: SessionStatus::Queued,
             reason: None,

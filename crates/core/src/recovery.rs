@@ -16,6 +16,8 @@ pub(crate) async fn recover(manager: &SessionManager) -> Result<(), CoreError> {
         SessionStatus::Queued,
         SessionStatus::Running,
         SessionStatus::BlockedOnApproval,
+        // Paused inside a turn (budget or request): the turn is gone now.
+        SessionStatus::Paused,
     ];
     let sessions = inner.store.sessions_with_status(&active).await?;
     for mut record in sessions {

@@ -130,6 +130,9 @@ impl Turn<'_> {
         let text = input.text.clone();
         let user = vec![ContentBlock::Text { text: input.text }];
         self.append_transcript(Role::User, &user).await?;
+        if let Some(end) = crate::quota::hold(self).await? {
+            return Ok(end);
+        }
         match self.record.runtime {
             Runtime::Builtin => crate::builtin::run(self).await,
             Runtime::ClaudeCode => crate::claude_runtime::run(self, &text).await,
@@ -149,6 +152,13 @@ impl Turn<'_> {
         self.usage.add(&call);
         self.record.usage.add(&call);
         self.record.updated_at = now_ms();
+        crate::quota::record(
+            &self.manager.inner,
+            &self.record,
+            &call,
+            self.record.updated_at,
+        )
+        .await;
         self.manager
             .inner
             .store

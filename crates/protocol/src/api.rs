@@ -27,6 +27,19 @@ pub struct CreateSessionRequest {
     /// Overrides the server's limit on model requests per turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_turns: Option<u32>,
+    /// This session's own budget, instead of the owner's per-session limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<crate::usage::SessionBudget>,
+}
+
+/// `POST /api/v1/sessions/{id}/resume`: optionally raise the session's own
+/// budget first (a paused-by-budget session resumes only once it is within
+/// every budget again).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<crate::usage::SessionBudget>,
 }
 
 /// `POST /api/v1/sessions/{id}/messages` and `/steer`.
@@ -74,6 +87,9 @@ pub struct CreateTaskRequest {
     /// cannot be read from `repo`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github_repo: Option<String>,
+    /// The task's own budget (see `CreateSessionRequest.budget`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<crate::usage::SessionBudget>,
 }
 
 /// A task: its session, and its result once it has one.

@@ -46,6 +46,9 @@ pub enum ErrorCode {
     Interrupted,
     CheckpointFailed,
     SandboxUnavailable,
+    // Quotas.
+    QuotaExceeded,
+    BudgetExceeded,
 }
 
 impl ErrorCode {
@@ -84,6 +87,8 @@ impl ErrorCode {
             Self::Interrupted => "interrupted",
             Self::CheckpointFailed => "checkpoint_failed",
             Self::SandboxUnavailable => "sandbox_unavailable",
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::BudgetExceeded => "budget_exceeded",
         }
     }
 }

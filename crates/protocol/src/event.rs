@@ -68,6 +68,8 @@ pub enum EventData {
     CheckpointCreated(Checkpoint),
     #[serde(rename = "checkpoint.restored")]
     CheckpointRestored(Checkpoint),
+    #[serde(rename = "budget.exceeded")]
+    BudgetExceeded(crate::usage::BudgetExceeded),
     #[serde(rename = "error")]
     Error(ErrorEvent),
 }
@@ -94,6 +96,7 @@ impl EventData {
             Self::TaskResult(_) => "task.result",
             Self::CheckpointCreated(_) => "checkpoint.created",
             Self::CheckpointRestored(_) => "checkpoint.restored",
+            Self::BudgetExceeded(_) => "budget.exceeded",
             Self::Error(_) => "error",
         }
     }

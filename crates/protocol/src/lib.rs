@@ -26,4 +26,7 @@ pub use ids::SessionId;
 pub use session::{
     PermissionMode, Runtime, SessionStatus, SessionView, TurnStopReason, WorkspaceSpec,
 };
-pub use usage::Usage;
+pub use usage::{
+    BudgetExceeded, BudgetMetric, BudgetScope, Limits, QuotaView, SessionBudget, Usage, UsageList,
+    UsageWindow, UserUsage,
+};

@@ -66,7 +66,10 @@ impl From<CoreError> for ApiError {
             ErrorCode::ValidationFailed | ErrorCode::WorkspaceInvalid | ErrorCode::Unsupported => {
                 StatusCode::BAD_REQUEST
             }
-            ErrorCode::Conflict | ErrorCode::SessionBusy => StatusCode::CONFLICT,
+            ErrorCode::Conflict | ErrorCode::SessionBusy | ErrorCode::BudgetExceeded => {
+                StatusCode::CONFLICT
+            }
+            ErrorCode::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };

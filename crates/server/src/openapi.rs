@@ -6,7 +6,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    approvals, audit, auth, credentials, events, github, sessions, tasks, tokens, users, web, ws,
+    approvals, audit, auth, credentials, events, github, sessions, tasks, tokens, usage, users,
+    web, ws,
 };
 use crate::state::AppState;
 
@@ -32,6 +33,7 @@ use crate::state::AppState;
         (name = "users", description = "Accounts (admins only)"),
         (name = "credentials", description = "The caller's own model and GitHub keys, encrypted at rest"),
         (name = "audit", description = "The audit log"),
+        (name = "usage", description = "Token and cost usage, quotas and spend caps"),
     )
 )]
 struct ApiDoc;
@@ -65,6 +67,8 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::send_message))
         .routes(routes!(sessions::steer))
         .routes(routes!(sessions::cancel))
+        .routes(routes!(sessions::pause))
+        .routes(routes!(sessions::resume))
         .routes(routes!(sessions::checkpoints))
         .routes(routes!(sessions::rollback))
         .routes(routes!(tasks::create_task, tasks::list_tasks))
@@ -94,6 +98,9 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::disable_user))
         .routes(routes!(users::unlock_user))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(usage::my_usage))
+        .routes(routes!(usage::all_usage))
+        .routes(routes!(usage::get_quotas, usage::put_quotas))
         .route("/api/v1/openapi.json", axum::routing::get(serve_openapi))
 }
 

@@ -75,6 +75,7 @@ pub(crate) trait RowExt {
     fn int(&self, col: &str) -> Result<i64, StoreError>;
     fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
     fn float(&self, col: &str) -> Result<f64, StoreError>;
+    fn opt_float(&self, col: &str) -> Result<Option<f64>, StoreError>;
 }
 
 macro_rules! impl_row_ext {
@@ -93,6 +94,9 @@ macro_rules! impl_row_ext {
                 self.try_get(col).map_err(|e| column_error(col, e))
             }
             fn float(&self, col: &str) -> Result<f64, StoreError> {
+                self.try_get(col).map_err(|e| column_error(col, e))
+            }
+            fn opt_float(&self, col: &str) -> Result<Option<f64>, StoreError> {
                 self.try_get(col).map_err(|e| column_error(col, e))
             }
         }

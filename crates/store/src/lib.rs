@@ -20,6 +20,7 @@ mod events;
 mod identities;
 mod inputs;
 mod migrations;
+mod quotas;
 mod sessions;
 mod store;
 pub mod testing;

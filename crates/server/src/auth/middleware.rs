@@ -65,7 +65,10 @@ fn is_public(path: &str) -> bool {
 
 /// The scope a request needs, and whether only admins may make it.
 fn required(method: &Method, path: &str) -> (Scope, bool) {
-    if path == "/api/v1/users" || path.starts_with("/api/v1/users/") {
+    if path == "/api/v1/users"
+        || path.starts_with("/api/v1/users/")
+        || path.starts_with("/api/v1/admin/")
+    {
         return (Scope::Admin, true);
     }
     // Getting a ticket or logging out changes nothing a read-only token

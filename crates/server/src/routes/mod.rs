@@ -8,6 +8,7 @@ pub(crate) mod health;
 pub(crate) mod sessions;
 pub(crate) mod tasks;
 pub(crate) mod tokens;
+pub(crate) mod usage;
 pub(crate) mod users;
 pub(crate) mod web;
 pub(crate) mod ws;

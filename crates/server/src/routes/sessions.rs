@@ -1,8 +1,8 @@
 //! `/api/v1/sessions`: create, list, get, delete, message, steer, cancel.
 
 use agentd_protocol::{
-    CreateSessionRequest, ErrorBody, InputAccepted, SendMessageRequest, SessionId, SessionList,
-    SessionStatus, SessionView,
+    CreateSessionRequest, ErrorBody, InputAccepted, ResumeRequest, SendMessageRequest, SessionId,
+    SessionList, SessionStatus, SessionView,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -166,6 +166,70 @@ pub(crate) async fn cancel(
         "session.cancel",
         Some(session.id.to_string()),
         json!({}),
+    )
+    .await;
+    Ok(axum::Json(view))
+}
+
+/// Pause the session before its next model call; it shows `paused` (reason
+/// "paused by request") until resumed.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/pause", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 200, description = "The session; it pauses before its next model call", body = SessionView),
+        (status = 404, description = "No such session", body = ErrorBody),
+        (status = 409, description = "The session is not working", body = ErrorBody),
+    ))]
+pub(crate) async fn pause(
+    State(state): State<AppState>,
+    session: OwnedSession,
+) -> Result<axum::Json<SessionView>, ApiError> {
+    let view = state.manager.pause(session.id).await?;
+    audit::record(
+        state.manager.store(),
+        Actor::from(&session.caller),
+        "session.pause",
+        Some(session.id.to_string()),
+        json!({}),
+    )
+    .await;
+    Ok(axum::Json(view))
+}
+
+/// Resume a paused session (paused on request or by a budget). The body is
+/// optional; `budget` raises the session's own budget first. A session still
+/// over a budget stays paused: 409 `budget_exceeded` says which.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/resume", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    request_body(content = Option<ResumeRequest>, description = "Optional: raise the session's budget"),
+    responses(
+        (status = 200, description = "The session; its turn continues", body = SessionView),
+        (status = 400, description = "Invalid request", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+        (status = 409, description = "Not paused, or still over a budget", body = ErrorBody),
+    ))]
+pub(crate) async fn resume(
+    State(state): State<AppState>,
+    session: OwnedSession,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<SessionView>, ApiError> {
+    let req: ResumeRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ResumeRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(
+                agentd_protocol::ErrorCode::InvalidJson,
+                format!("the body is not a valid resume request: {e}"),
+            )
+        })?
+    };
+    let view = state.manager.resume(session.id, req.budget).await?;
+    audit::record(
+        state.manager.store(),
+        Actor::from(&session.caller),
+        "session.resume",
+        Some(session.id.to_string()),
+        json!({ "budget": req.budget }),
     )
     .await;
     Ok(axum::Json(view))
