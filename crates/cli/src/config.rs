@@ -145,6 +145,12 @@ impl Config {
             engine.approval_timeout = time::Duration::seconds(i64::from(secs));
         }
         engine.github = github_settings();
+        if let Some(url) = std::env::var("AGENTD_GITHUB_API_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            engine.github_api_url = url;
+        }
         engine.claude = agentd_core::ClaudeSettings {
             path: self.claude_path.clone(),
             env: claude_env(),

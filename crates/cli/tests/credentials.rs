@@ -199,3 +199,62 @@ async fn a_session_uses_its_owners_key_else_the_servers() {
     );
     assert!(!server.log().contains(ANN_KEY));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_openai_model_uses_its_owners_openai_key_else_the_servers() {
+    let fake = FakeAnthropic::start().await;
+    let openai = agentd_testkit::FakeOpenAi::start().await;
+    openai.set_default(agentd_testkit::turn().text("hi"));
+    let openai_url = openai.base_url();
+    let server = Server::start_with(
+        Backend::Sqlite,
+        &fake,
+        &[
+            ("OPENAI_BASE_URL", openai_url.as_str()),
+            ("OPENAI_API_KEY", "sk-server-openai-key-0000"),
+        ],
+    )
+    .await;
+    let ann = server.member("ann").await;
+    let bob = server.member("bob").await;
+    let ann_openai = "sk-proj-ann-own-openai-key-1234";
+    let (status, _) = send(
+        ann.http
+            .put(server.url("/api/v1/credentials/openai"))
+            .json(&json!({"secret": ann_openai})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let workspace = tempfile::tempdir().unwrap();
+    for member in [&ann, &bob] {
+        let (status, created) = send(
+            member
+                .http
+                .post(server.url("/api/v1/sessions"))
+                .json(&json!({"prompt": "hello", "model": "openai:local-model",
+                    "workspace": {"path": workspace.path()}})),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        server
+            .wait_status(created["id"].as_str().unwrap(), &["idle"])
+            .await;
+    }
+    let keys: Vec<Option<String>> = openai
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            Some(format!("Bearer {ann_openai}")),
+            Some("Bearer sk-server-openai-key-0000".to_owned())
+        ]
+    );
+    assert!(
+        fake.requests().is_empty(),
+        "no Anthropic call for openai: models"
+    );
+    assert!(!server.log().contains(ann_openai));
+}

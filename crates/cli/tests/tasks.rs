@@ -199,3 +199,43 @@ async fn no_changes_means_no_push_and_denied_tools_mean_failure() {
         "no pull request was asked for"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_opens_its_pull_request_with_the_owners_own_github_token() {
+    let fake = FakeAnthropic::start().await;
+    fake.push(turn().tool_use("write_file", json!({"path": "A.md", "content": "a\n"})));
+    fake.push(turn().text("Wrote A.md."));
+    let github = FakeGitHub::start().await;
+    let api = github.base_url();
+    // No server token: only the owner's own token can open the PR.
+    let server =
+        Server::start_with(Backend::Sqlite, &fake, &[("AGENTD_GITHUB_API_URL", &api)]).await;
+    let dana = server.member("dana").await;
+    let own = "ghp_danasowntoken000000000000";
+    let (status, _) = common::send(
+        dana.http
+            .put(server.url("/api/v1/credentials/github"))
+            .json(&json!({"secret": own})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let root = remote();
+    let url = format!("file://{}", root.path().join("remote.git").display());
+    let (status, created) = common::send(dana.http.post(server.url("/api/v1/tasks")).json(
+        &json!({"repo": url, "branch": "main", "prompt": "Write A", "title": "Write A",
+                "permission_mode": "acceptEdits", "github_repo": "octo/demo"}),
+    ))
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let task = wait_task(&server, created["id"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    let pulls: Vec<_> = github
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/repos/octo/demo/pulls")
+        .collect();
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(pulls[0].headers["authorization"], format!("Bearer {own}"));
+    assert!(task["result"]["pr_url"].as_str().is_some(), "{task}");
+    assert!(!server.log().contains(own));
+}

@@ -21,8 +21,11 @@ pub struct EngineConfig {
     /// Users' own stored credentials: a session uses its owner's model key
     /// when there is one, else the server's.
     pub credentials: Option<agentd_store::CredentialVault>,
-    /// Where tasks open pull requests (none: tasks push but open no PR).
+    /// Where tasks open pull requests with the server's token (none: only
+    /// owners with their own GitHub token get pull requests).
     pub github: Option<GitHubSettings>,
+    /// The GitHub REST API used with an owner's own token.
+    pub github_api_url: String,
     /// The claude-code runtime: where the CLI is and what it is given.
     pub claude: ClaudeSettings,
     /// Model used when a session names none.
@@ -64,6 +67,7 @@ impl Default for EngineConfig {
             sandbox: SandboxSetting::Auto,
             claude: ClaudeSettings::default(),
             github: None,
+            github_api_url: "https://api.github.com".to_owned(),
             credentials: None,
             default_model: "claude-sonnet-4-5".to_owned(),
             max_turns: 100,

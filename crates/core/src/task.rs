@@ -5,8 +5,8 @@
 use agentd_protocol::event::{FileStat, TaskResult};
 use agentd_protocol::session::GitSource;
 use agentd_protocol::{
-    CreateSessionRequest, CreateTaskRequest, EventData, PermissionMode, SessionId, SessionStatus,
-    TaskList, TaskView, TurnStopReason, WorkspaceSpec,
+    CreateSessionRequest, CreateTaskRequest, CredentialProvider, EventData, PermissionMode,
+    SessionId, SessionStatus, TaskList, TaskView, TurnStopReason, WorkspaceSpec,
 };
 use agentd_store::SessionRecord;
 use agentd_workspace::{PushTarget, WorkspaceKind};
@@ -183,7 +183,19 @@ async fn deliver(turn: &Turn<'_>, task: &TaskState, result: &mut TaskResult) {
     } else {
         PushTarget::None
     };
-    let finished = match inner.workspaces.finish(&prepared, &message, push).await {
+    // The owner's own GitHub token, when stored, pushes and opens the PR.
+    let own_token =
+        crate::credentials::owner_secret(inner, &turn.record, CredentialProvider::Github).await;
+    let finished = match inner
+        .workspaces
+        .finish_as(
+            &prepared,
+            &message,
+            push,
+            own_token.as_ref().map(|t| t.expose()),
+        )
+        .await
+    {
         Ok(finished) => finished,
         Err(e) => {
             result.error = Some(format!("could not commit and push the work: {e}"));
@@ -205,8 +217,10 @@ async fn deliver(turn: &Turn<'_>, task: &TaskState, result: &mut TaskResult) {
     if !task.open_pr || !finished.pushed || finished.no_changes {
         return;
     }
-    let Some(github) = &inner.config.github else {
-        return;
+    let (api_url, token) = match (&own_token, &inner.config.github) {
+        (Some(own), _) => (inner.config.github_api_url.as_str(), own.expose()),
+        (None, Some(server)) => (server.api_url.as_str(), server.token.as_str()),
+        (None, None) => return,
     };
     let repo = task.github_repo.as_deref().unwrap_or(&task.repo);
     let Some((owner, name)) = agentd_github::parse_repo(repo) else {
@@ -215,7 +229,7 @@ async fn deliver(turn: &Turn<'_>, task: &TaskState, result: &mut TaskResult) {
         ));
         return;
     };
-    let client = match agentd_github::GitHubClient::with_base_url(&github.api_url, &github.token) {
+    let client = match agentd_github::GitHubClient::with_base_url(api_url, token) {
         Ok(client) => client,
         Err(e) => {
             result.error = Some(format!("GitHub is not usable: {e}"));

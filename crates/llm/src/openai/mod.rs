@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use crate::accumulator::MessageAccumulator;
 use crate::client::{EventStream, ModelClient};
+use crate::config::ApiKey;
 use crate::error::LlmError;
 use crate::messages::ModelRequest;
 use crate::retry::run_with_retry;
@@ -95,8 +96,16 @@ impl OpenAiClient {
         body: &Value,
         retries: u32,
         call: Call,
+        api_key: Option<&ApiKey>,
     ) -> Result<reqwest::Response, LlmError> {
         let mut headers = self.headers.clone();
+        // A session's own key (bring your own key) replaces the server's.
+        if let Some(key) = api_key {
+            let mut bearer = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
+                .map_err(|_| LlmError::Config("the API key is not a valid header value".into()))?;
+            bearer.set_sensitive(true);
+            headers.insert(AUTHORIZATION, bearer);
+        }
         headers.insert(
             HeaderName::from_static("x-stainless-retry-count"),
             HeaderValue::from(retries),
@@ -129,8 +138,13 @@ impl OpenAiClient {
     }
 
     /// One non-streaming attempt, body included, so a broken body is retried too.
-    async fn send_json(&self, body: &Value, retries: u32) -> Result<Completion, LlmError> {
-        let response = self.send(body, retries, Call::Json).await?;
+    async fn send_json(
+        &self,
+        body: &Value,
+        retries: u32,
+        api_key: Option<&ApiKey>,
+    ) -> Result<Completion, LlmError> {
+        let response = self.send(body, retries, Call::Json, api_key).await?;
         let bytes = response
             .bytes()
             .await
@@ -144,7 +158,7 @@ impl ModelClient for OpenAiClient {
     async fn stream(&self, request: &ModelRequest) -> Result<EventStream, LlmError> {
         let body = build_chat_body(request, true);
         let response = run_with_retry(&self.config.retry, |retries| {
-            self.send(&body, retries, Call::Stream)
+            self.send(&body, retries, Call::Stream, request.api_key.as_ref())
         })
         .await?;
         Ok(sse::decode(
@@ -156,8 +170,10 @@ impl ModelClient for OpenAiClient {
 
     async fn create(&self, request: &ModelRequest) -> Result<AssistantMessage, LlmError> {
         let body = build_chat_body(request, false);
-        let completion =
-            run_with_retry(&self.config.retry, |retries| self.send_json(&body, retries)).await?;
+        let completion = run_with_retry(&self.config.retry, |retries| {
+            self.send_json(&body, retries, request.api_key.as_ref())
+        })
+        .await?;
         completion_message(completion, wire_model(&request.model))
     }
 
