@@ -69,6 +69,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // Connection info gives login throttling and the audit log the client IP.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Events are small frames written as they happen: without TCP_NODELAY
+    // each can wait on Nagle's algorithm and the peer's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

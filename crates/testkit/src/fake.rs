@@ -41,7 +41,7 @@ impl FakeAnthropic {
         let shared = Arc::new(Shared::new(options));
         let app = router(shared.clone());
         let server = tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, app).await {
+            if let Err(err) = axum::serve(crate::server::nodelay(listener), app).await {
                 tracing::error!(error = %err, "testkit: fake Anthropic server stopped");
             }
         });

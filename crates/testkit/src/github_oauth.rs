@@ -107,7 +107,7 @@ impl FakeGitHubOAuth {
             .route("/user", get(user))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, app).await {
+            if let Err(err) = axum::serve(crate::server::nodelay(listener), app).await {
                 tracing::error!(error = %err, "testkit: fake GitHub OAuth server stopped");
             }
         });

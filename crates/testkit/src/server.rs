@@ -308,3 +308,14 @@ async fn reset(State(shared): State<AppState>) -> StatusCode {
     shared.reset();
     StatusCode::NO_CONTENT
 }
+
+/// The listener every fake serves on, with TCP_NODELAY on each connection:
+/// the real APIs flush each streamed event at once, and without it every
+/// small SSE frame would wait ~40 ms on Nagle's algorithm and delayed ACKs.
+pub(crate) fn nodelay(
+    listener: tokio::net::TcpListener,
+) -> impl axum::serve::Listener<Addr = std::net::SocketAddr> {
+    axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    })
+}

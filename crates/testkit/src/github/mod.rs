@@ -118,7 +118,7 @@ impl FakeGitHub {
             api_base: format!("http://{addr}"),
         }));
         let server = tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, app).await {
+            if let Err(err) = axum::serve(crate::server::nodelay(listener), app).await {
                 tracing::error!(error = %err, "testkit: fake GitHub server stopped");
             }
         });

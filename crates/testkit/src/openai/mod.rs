@@ -56,7 +56,7 @@ impl FakeOpenAi {
         let shared = Arc::new(OpenAiShared::new(options));
         let app = router(shared.clone());
         let server = tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, app).await {
+            if let Err(err) = axum::serve(crate::server::nodelay(listener), app).await {
                 tracing::error!(error = %err, "testkit: fake OpenAI server stopped");
             }
         });
