@@ -53,6 +53,11 @@ struct FileConfig {
     /// Server-wide permission rules, Claude Code syntax.
     #[serde(default)]
     permissions: FilePermissions,
+    /// Server-wide hooks in Claude Code's settings format
+    /// (`[[hooks.PreToolUse]]` with `matcher` and `[[hooks.PreToolUse.hooks]]`).
+    hooks: Option<toml::Value>,
+    /// Signs HTTP hook bodies (`X-Agentd-Signature-256: sha256=<hex>`).
+    hooks_secret: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +84,8 @@ pub struct Config {
     pub permission_mode: Option<agentd_protocol::PermissionMode>,
     pub permissions: agentd_policy::PermissionSet,
     pub approval_timeout_secs: Option<u32>,
+    pub hooks: agentd_policy::HooksConfig,
+    pub hooks_secret: Option<agentd_store::Secret>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
@@ -106,6 +113,12 @@ impl Config {
             permission_mode: common.permission_mode.or(file.permission_mode),
             permissions: parse_rules(&file.permissions)?,
             approval_timeout_secs: common.approval_timeout_secs.or(file.approval_timeout_secs),
+            hooks: parse_hooks(file.hooks)?,
+            hooks_secret: std::env::var("AGENTD_HOOKS_SECRET")
+                .ok()
+                .or(file.hooks_secret)
+                .filter(|s| !s.is_empty())
+                .map(agentd_store::Secret::new),
         })
     }
 
@@ -138,6 +151,14 @@ impl Config {
         if let Some(secs) = self.approval_timeout_secs {
             engine.approval_timeout = time::Duration::seconds(i64::from(secs));
         }
+        engine.hooks = agentd_core::HookSettings {
+            config: self.hooks.clone(),
+            secret: self
+                .hooks_secret
+                .as_ref()
+                .map(|s| s.expose().as_bytes().to_vec()),
+            http_retry: agentd_policy::HttpRetry::default(),
+        };
         engine.github = github_settings();
         engine.claude = agentd_core::ClaudeSettings {
             path: self.claude_path.clone(),
@@ -162,6 +183,19 @@ fn parse_rules(file: &FilePermissions) -> Result<agentd_policy::PermissionSet> {
         ask: parse(&file.ask)?,
         deny: parse(&file.deny)?,
     })
+}
+
+/// `[hooks]` is Claude Code's `hooks` object written in TOML; it is read by
+/// the same parser as a settings.json, so both accept the same shapes.
+fn parse_hooks(hooks: Option<toml::Value>) -> Result<agentd_policy::HooksConfig> {
+    let Some(hooks) = hooks else {
+        return Ok(agentd_policy::HooksConfig::default());
+    };
+    let json = serde_json::to_value(&hooks).context("invalid [hooks] section")?;
+    let document = serde_json::json!({ "hooks": json }).to_string();
+    let settings = agentd_policy::Settings::from_json(&document, Path::new("[hooks]"))
+        .context("invalid [hooks] section")?;
+    Ok(settings.hooks)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig> {
