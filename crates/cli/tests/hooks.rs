@@ -229,9 +229,13 @@ async fn invalid_session_settings_are_a_clear_400() {
     assert_eq!(status, 400, "{body}");
 }
 
+/// One delivery: the event, whether its signature verified, its
+/// `Authorization` header.
+type Delivery = (Value, bool, Option<String>);
+
 /// What the HTTP hook receiver saw.
 #[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<(Value, bool, Option<String>)>>>);
+struct Seen(Arc<Mutex<Vec<Delivery>>>);
 
 const SECRET: &str = "hook-signing-secret";
 
