@@ -22,6 +22,39 @@ pub struct SpawnOptions {
     pub append_system_prompt: Option<String>,
     /// Appended last, verbatim.
     pub extra_args: Vec<String>,
+    /// Hook events (`PreToolUse`, `PostToolUse`, `Stop`, …) the CLI calls
+    /// back for (`hook_callback`, answered by
+    /// [`PermissionHandler::hook`](crate::PermissionHandler::hook)), for
+    /// every tool: the handler does the matching.
+    pub hook_events: Vec<String>,
+}
+
+/// How long the CLI waits for one hook callback, in seconds. The host runs
+/// the hooks under their own timeouts; this only guards against a host that
+/// never answers.
+const HOOK_CALLBACK_TIMEOUT_SECS: u64 = 900;
+
+/// The `hooks` of the `initialize` request: one callback per event, the
+/// callback id being the event name; `null` when there are none.
+pub(crate) fn initialize_hooks(opts: &SpawnOptions) -> serde_json::Value {
+    if opts.hook_events.is_empty() {
+        return serde_json::Value::Null;
+    }
+    let map: serde_json::Map<String, serde_json::Value> = opts
+        .hook_events
+        .iter()
+        .map(|event| {
+            (
+                event.clone(),
+                serde_json::json!([{
+                    "matcher": null,
+                    "hookCallbackIds": [event],
+                    "timeout": HOOK_CALLBACK_TIMEOUT_SECS,
+                }]),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(map)
 }
 
 /// The CLI's `--permission-mode` for an agentd mode. `unattended` has no

@@ -1,6 +1,6 @@
-//! The control protocol's CLI → host side: `can_use_tool` goes to the
-//! [`PermissionHandler`]; every other subtype gets an error reply, because a
-//! request left unanswered stalls the CLI.
+//! The control protocol's CLI → host side: `can_use_tool` and
+//! `hook_callback` go to the [`PermissionHandler`]; every other subtype gets
+//! an error reply, because a request left unanswered stalls the CLI.
 
 use std::sync::Arc;
 
@@ -15,6 +15,14 @@ use crate::wire::{CanUseTool, ControlRequest, IncomingRequest, SubtypeOnly};
 #[async_trait]
 pub trait PermissionHandler: Send + Sync {
     async fn can_use_tool(&self, request: PermissionRequest) -> PermissionDecision;
+
+    /// A hook registered through [`SpawnOptions::hook_events`](crate::SpawnOptions)
+    /// fired: `event` is its name, `input` the hook input JSON (Claude
+    /// Code's contract). The answer is the hook's JSON output.
+    async fn hook(&self, event: &str, input: Value) -> Value {
+        let _ = (event, input);
+        json!({})
+    }
 }
 
 /// One `can_use_tool` request.
@@ -101,6 +109,9 @@ async fn answer(shared: &Shared, request: &Value) -> Result<Value, String> {
         Ok(IncomingRequest::CanUseTool(ask)) => {
             let decision = shared.permissions.can_use_tool(ask.into()).await;
             Ok(decision_json(decision))
+        }
+        Ok(IncomingRequest::HookCallback(call)) => {
+            Ok(shared.permissions.hook(&call.callback_id, call.input).await)
         }
         Ok(IncomingRequest::Other) | Err(_) => {
             let subtype = SubtypeOnly::deserialize(request)

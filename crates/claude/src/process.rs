@@ -43,6 +43,7 @@ impl ClaudeProcess {
         permissions: Arc<dyn PermissionHandler>,
     ) -> Result<Self, ClaudeError> {
         let is_root = nix::unistd::geteuid().is_root();
+        let hooks = command::initialize_hooks(&opts);
         let mut cmd = tokio::process::Command::new(&cli.path);
         cmd.args(command::args(&opts))
             .env_clear()
@@ -82,7 +83,7 @@ impl ClaudeProcess {
             events,
             early: VecDeque::new(),
         };
-        match process.initialize().await {
+        match process.initialize(hooks).await {
             Ok(()) => Ok(process),
             Err(err) => {
                 process.shared.kill_all();
@@ -91,10 +92,10 @@ impl ClaudeProcess {
         }
     }
 
-    async fn initialize(&mut self) -> Result<(), ClaudeError> {
+    async fn initialize(&mut self, hooks: serde_json::Value) -> Result<(), ClaudeError> {
         let shared = self.shared.clone();
         let init = async move {
-            let body = json!({"subtype": "initialize", "hooks": null});
+            let body = json!({"subtype": "initialize", "hooks": hooks});
             shared.request(body, INITIALIZE_TIMEOUT).await
         };
         tokio::pin!(init);

@@ -286,8 +286,16 @@ pub(crate) struct ControlRequest {
 #[serde(tag = "subtype", rename_all = "snake_case")]
 pub(crate) enum IncomingRequest {
     CanUseTool(CanUseTool),
+    HookCallback(HookCallback),
     #[serde(other)]
     Other,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct HookCallback {
+    pub callback_id: String,
+    #[serde(default)]
+    pub input: Value,
 }
 
 #[derive(Debug, Deserialize)]

@@ -56,6 +56,11 @@ struct FileConfig {
     /// Every user's default quotas and budgets (admins override per user).
     #[serde(default)]
     limits: agentd_protocol::Limits,
+    /// Server-wide hooks in Claude Code's settings format
+    /// (`[[hooks.PreToolUse]]` with `matcher` and `[[hooks.PreToolUse.hooks]]`).
+    hooks: Option<toml::Value>,
+    /// Signs HTTP hook bodies (`X-Agentd-Signature-256: sha256=<hex>`).
+    hooks_secret: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -83,6 +88,8 @@ pub struct Config {
     pub permissions: agentd_policy::PermissionSet,
     pub approval_timeout_secs: Option<u32>,
     pub limits: agentd_protocol::Limits,
+    pub hooks: agentd_policy::HooksConfig,
+    pub hooks_secret: Option<agentd_store::Secret>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
@@ -111,6 +118,12 @@ impl Config {
             permissions: parse_rules(&file.permissions)?,
             approval_timeout_secs: common.approval_timeout_secs.or(file.approval_timeout_secs),
             limits: file.limits,
+            hooks: parse_hooks(file.hooks)?,
+            hooks_secret: std::env::var("AGENTD_HOOKS_SECRET")
+                .ok()
+                .or(file.hooks_secret)
+                .filter(|s| !s.is_empty())
+                .map(agentd_store::Secret::new),
         })
     }
 
@@ -144,6 +157,14 @@ impl Config {
         if let Some(secs) = self.approval_timeout_secs {
             engine.approval_timeout = time::Duration::seconds(i64::from(secs));
         }
+        engine.hooks = agentd_core::HookSettings {
+            config: self.hooks.clone(),
+            secret: self
+                .hooks_secret
+                .as_ref()
+                .map(|s| s.expose().as_bytes().to_vec()),
+            http_retry: agentd_policy::HttpRetry::default(),
+        };
         engine.github = github_settings();
         if let Some(url) = std::env::var("AGENTD_GITHUB_API_URL")
             .ok()
@@ -174,6 +195,19 @@ fn parse_rules(file: &FilePermissions) -> Result<agentd_policy::PermissionSet> {
         ask: parse(&file.ask)?,
         deny: parse(&file.deny)?,
     })
+}
+
+/// `[hooks]` is Claude Code's `hooks` object written in TOML; it is read by
+/// the same parser as a settings.json, so both accept the same shapes.
+fn parse_hooks(hooks: Option<toml::Value>) -> Result<agentd_policy::HooksConfig> {
+    let Some(hooks) = hooks else {
+        return Ok(agentd_policy::HooksConfig::default());
+    };
+    let json = serde_json::to_value(&hooks).context("invalid [hooks] section")?;
+    let document = serde_json::json!({ "hooks": json }).to_string();
+    let settings = agentd_policy::Settings::from_json(&document, Path::new("[hooks]"))
+        .context("invalid [hooks] section")?;
+    Ok(settings.hooks)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig> {

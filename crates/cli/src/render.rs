@@ -79,6 +79,11 @@ impl Renderer {
             EventData::PermissionResolved(r) => {
                 let _ = writeln!(out, "  ⚑ {:?} by {}", r.decision, r.by);
             }
+            EventData::HookCompleted(h) if h.outcome != "ok" => {
+                self.newline(&mut out);
+                let why = h.message.as_deref().unwrap_or("");
+                let _ = writeln!(out, "  ⚓ {} hook {}: {why}", h.hook_event, h.outcome);
+            }
             EventData::MessageCompleted(_) => self.newline(&mut out),
             EventData::SessionStatus(_)
             | EventData::TurnStarted(_)
@@ -89,7 +94,8 @@ impl Renderer {
             | EventData::Usage(_)
             | EventData::PermissionRequested(_)
             | EventData::CheckpointCreated(_)
-            | EventData::CheckpointRestored(_) => {}
+            | EventData::CheckpointRestored(_)
+            | EventData::HookCompleted(_) => {}
         }
         let _ = out.flush();
     }

@@ -54,6 +54,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         title: None,
         max_turns: None,
         budget: None,
+        settings: None,
     };
     let session = manager.create_session(request, None).await?;
     let id = session.id;

@@ -15,7 +15,10 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+use agentd_policy::HookInput;
+
 use crate::error::CoreError;
+use crate::hooks::SessionHooks;
 use crate::log::now_ms;
 use crate::manager::{Live, SessionManager};
 use crate::turn::Turn;
@@ -66,6 +69,28 @@ impl<'a> Asker<'a> {
         crate::status::change_status(&self.manager.inner, &mut record, status, reason).await
     }
 
+    /// `Notification` hooks (`permission_prompt`), in the background: a
+    /// slow hook must not delay the request or its expiry.
+    fn notify(&self, tool: &str, call_id: &str) {
+        let manager = self.manager.clone();
+        let id = self.id;
+        let call_id = call_id.to_owned();
+        let message = format!("agentd needs your permission to use {tool}");
+        tokio::spawn(async move {
+            let Ok(record) = manager.record(id).await else {
+                return;
+            };
+            if let Some(hooks) = SessionHooks::load(&manager.inner, &record).await {
+                let input = HookInput::Notification {
+                    message,
+                    title: Some("Permission needed".to_owned()),
+                    notification_type: "permission_prompt".to_owned(),
+                };
+                hooks.run(&manager.inner, input, Some(&call_id)).await;
+            }
+        });
+    }
+
     /// Ask the owner about a tool call and wait for the answer, the expiry
     /// or the turn's cancellation (which answers `cancel`).
     pub(crate) async fn ask(
@@ -103,6 +128,7 @@ impl<'a> Asker<'a> {
             .log
             .append_durable(self.id, EventData::PermissionRequested(request.clone()))
             .await?;
+        self.notify(tool, call_id);
 
         let answer = tokio::select! {
             answer = rx => answer.unwrap_or(Answer { decision: ApprovalDecision::Cancel, by: "system".into(), message: None }),

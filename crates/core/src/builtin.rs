@@ -9,7 +9,10 @@ use agentd_protocol::{EventData, SessionStatus, TurnStopReason};
 
 use crate::conversation;
 use crate::dispatch::{self, ToolCall};
+use agentd_policy::HookInput;
+
 use crate::error::CoreError;
+use crate::hooks::SessionHooks;
 use crate::log::now_ms;
 use crate::sample::{self, SampleOutcome};
 use crate::turn::{Turn, TurnEnd};
@@ -22,6 +25,7 @@ pub(crate) async fn run(turn: &mut Turn<'_>) -> Result<TurnEnd, CoreError> {
         .record
         .max_turns
         .unwrap_or(turn.manager.inner.config.max_turns);
+    let mut stop_hook_active = false;
     for request_number in 0..max_requests {
         // The turn checked before its first call; later calls check here.
         if request_number > 0
@@ -71,7 +75,13 @@ pub(crate) async fn run(turn: &mut Turn<'_>) -> Result<TurnEnd, CoreError> {
             StopReason::ToolUse => {}
             StopReason::PauseTurn => continue,
             StopReason::EndTurn | StopReason::StopSequence | StopReason::Other(_) => {
-                return Ok(TurnEnd::new(TurnStopReason::EndTurn));
+                match stop_hooks(turn, &mut stop_hook_active).await? {
+                    Some(reply) => {
+                        messages.push(reply);
+                        continue;
+                    }
+                    None => return Ok(TurnEnd::new(TurnStopReason::EndTurn)),
+                }
             }
             StopReason::MaxTokens | StopReason::ModelContextWindowExceeded => {
                 return Ok(TurnEnd::new(TurnStopReason::MaxTokens));
@@ -126,6 +136,38 @@ fn request(
         metadata_user_id: None,
         api_key,
     }
+}
+
+/// `Stop`: the model wants to end its turn; a hook that blocks makes it go
+/// on, its reason given to the model as the next user message.
+async fn stop_hooks(turn: &Turn<'_>, active: &mut bool) -> Result<Option<Message>, CoreError> {
+    let inner = &turn.manager.inner;
+    let Some(hooks) = SessionHooks::load(inner, &turn.record).await else {
+        return Ok(None);
+    };
+    let input = HookInput::Stop {
+        stop_hook_active: *active,
+    };
+    let said = hooks.run(inner, input, None).await;
+    let Some(reason) = said.blocked.filter(|_| !said.halted) else {
+        return Ok(None);
+    };
+    *active = true;
+    let block = ContentBlock::Text {
+        text: format!("Stop hook feedback:\n{reason}"),
+    };
+    turn.append_transcript(Role::User, std::slice::from_ref(&block))
+        .await?;
+    turn.emit(EventData::MessageCompleted(MessageCompleted {
+        message_id: prefixed_id("msg"),
+        role: EventRole::User,
+        content: vec![serde_json::to_value(&block).unwrap_or_default()],
+    }))
+    .await;
+    Ok(Some(Message {
+        role: Role::User,
+        content: vec![block],
+    }))
 }
 
 /// Steers that arrived while tools ran, as text after the tool results.

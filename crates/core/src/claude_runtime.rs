@@ -22,6 +22,7 @@ use serde_json::json;
 
 use crate::approvals::Asker;
 use crate::error::CoreError;
+use crate::hooks::SessionHooks;
 use crate::manager::{Live, SessionManager};
 use crate::turn::{Turn, TurnEnd};
 
@@ -119,6 +120,7 @@ async fn spawn(turn: &Turn<'_>) -> Result<ClaudeProcess, (ErrorCode, String)> {
         mcp_config: None,
         append_system_prompt: None,
         extra_args: Vec::new(),
+        hook_events: hook_events(turn).await,
     };
     let permissions = Arc::new(Gate {
         manager: turn.manager.clone(),
@@ -128,6 +130,19 @@ async fn spawn(turn: &Turn<'_>) -> Result<ClaudeProcess, (ErrorCode, String)> {
     ClaudeProcess::spawn(&cli, options, permissions)
         .await
         .map_err(|e| (e.code(), e.to_string()))
+}
+
+/// The hook events the CLI calls back for: those with hooks configured
+/// when the process starts (see `claude_hooks`).
+async fn hook_events(turn: &Turn<'_>) -> Vec<String> {
+    let Some(hooks) = SessionHooks::load(&turn.manager.inner, &turn.record).await else {
+        return Vec::new();
+    };
+    crate::claude_hooks::CALLBACK_EVENTS
+        .into_iter()
+        .filter(|event| hooks.has(*event))
+        .map(|event| event.as_str().to_owned())
+        .collect()
 }
 
 /// The CLI's environment: the server's settings, with the owner's own
@@ -183,17 +198,24 @@ impl PermissionHandler for Gate {
             Ok(record) => record,
             Err(e) => return deny(format!("the session could not be read: {e}")),
         };
-        let rules = crate::permission::rules(&self.manager.inner.config.permissions, &record);
-        let reason =
-            match crate::permission::check(&record, &rules, &request.tool_name, &request.input) {
-                Decision::Allow => {
-                    return PermissionDecision::Allow {
-                        updated_input: request.input,
-                    };
-                }
-                Decision::Deny { reason } => return deny(format!("permission denied: {reason}")),
-                Decision::Ask { reason } => reason,
-            };
+        let settings = crate::settings::load(&self.manager.inner, &record).await;
+        let rules = crate::permission::rules(settings.permissions, &record);
+        // A PreToolUse hook that asked about this call outranks an allow rule.
+        let hook_ask = match &request.tool_use_id {
+            Some(call) => self.live.state.lock().await.hook_asks.remove(call),
+            None => None,
+        };
+        let decision =
+            crate::permission::check(&record, &rules, &request.tool_name, &request.input);
+        let reason = match (decision, hook_ask) {
+            (Decision::Deny { reason }, _) => return deny(format!("permission denied: {reason}")),
+            (Decision::Allow, None) => {
+                return PermissionDecision::Allow {
+                    updated_input: request.input,
+                };
+            }
+            (Decision::Allow, Some(reason)) | (Decision::Ask { reason }, _) => reason,
+        };
         let cancel = self
             .live
             .state
@@ -236,6 +258,10 @@ impl PermissionHandler for Gate {
                 "permission denied: the approval could not be recorded ({e})"
             )),
         }
+    }
+
+    async fn hook(&self, event: &str, input: serde_json::Value) -> serde_json::Value {
+        crate::claude_hooks::answer(&self.manager, &self.live, self.id, event, input).await
     }
 }
 

@@ -45,6 +45,9 @@ pub struct EngineConfig {
     pub cancel_grace: Duration,
     /// Server-wide permission rules (first in the merge order).
     pub permissions: agentd_policy::PermissionSet,
+    /// Server-wide hooks (first in the merge order) and how HTTP hooks are
+    /// signed and retried.
+    pub hooks: HookSettings,
     /// The mode of sessions that name none.
     pub default_permission_mode: agentd_protocol::PermissionMode,
     /// How long a tool call waits for a person before it is denied.
@@ -79,6 +82,7 @@ impl Default for EngineConfig {
             subscriber_buffer: 4_096,
             approval_timeout: time::Duration::minutes(10),
             permissions: agentd_policy::PermissionSet::default(),
+            hooks: HookSettings::default(),
             default_permission_mode: agentd_protocol::PermissionMode::Default,
             limits: agentd_protocol::Limits::default(),
             recover_on_start: true,
@@ -98,6 +102,28 @@ impl std::fmt::Debug for GitHubSettings {
         f.debug_struct("GitHubSettings")
             .field("api_url", &self.api_url)
             .field("token", &"***")
+            .finish()
+    }
+}
+
+/// Hooks every session gets, and how hooks run.
+#[derive(Clone, Default)]
+pub struct HookSettings {
+    /// The server's `[hooks]`, in Claude Code's settings format.
+    pub config: agentd_policy::HooksConfig,
+    /// Signs every HTTP hook's body (`X-Agentd-Signature-256`).
+    pub secret: Option<Vec<u8>>,
+    /// Retries of HTTP hooks after connect errors and 5xx answers.
+    pub http_retry: agentd_policy::HttpRetry,
+}
+
+// By hand so the secret never reaches a log line.
+impl std::fmt::Debug for HookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookSettings")
+            .field("config", &self.config)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("http_retry", &self.http_retry)
             .finish()
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use agentd_llm::ContentBlock;
-use agentd_policy::{Decision, PermissionSet};
+use agentd_policy::{Decision, HookInput, HookOutcome, PermissionSet, claude_tool_name};
 use agentd_protocol::EventData;
 use agentd_protocol::event::ApprovalDecision;
 use agentd_protocol::event::{
@@ -19,6 +19,7 @@ use agentd_tools::{
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::hooks::SessionHooks;
 use crate::turn::Turn;
 
 const CANCELLED: &str = "cancelled: the user interrupted the turn before this tool call ran";
@@ -52,14 +53,17 @@ pub(crate) struct Dispatched {
 }
 
 pub(crate) async fn dispatch_tools(turn: &mut Turn<'_>, calls: Vec<ToolCall>) -> Dispatched {
-    let rules = crate::permission::rules(&turn.manager.inner.config.permissions, &turn.record);
+    let inner = &turn.manager.inner;
+    let settings = crate::settings::load(inner, &turn.record).await;
+    let rules = crate::permission::rules(settings.permissions, &turn.record);
+    let hooks = SessionHooks::from_config(inner, &turn.record, settings.hooks).await;
     let mut results = Vec::with_capacity(calls.len());
     for call in calls {
         if turn.cancel.is_cancelled() {
             results.push(result(&call.id, CANCELLED, true));
             continue;
         }
-        let outcome = run_one(turn, &rules, &call).await;
+        let outcome = run_one(turn, &rules, hooks.as_ref(), &call).await;
         results.push(result(&call.id, &outcome.content, outcome.is_error));
     }
     Dispatched {
@@ -76,7 +80,12 @@ fn result(id: &str, content: &str, is_error: bool) -> ContentBlock {
     }
 }
 
-async fn run_one(turn: &mut Turn<'_>, rules: &PermissionSet, call: &ToolCall) -> ToolOutcome {
+async fn run_one(
+    turn: &mut Turn<'_>,
+    rules: &PermissionSet,
+    hooks: Option<&SessionHooks>,
+    call: &ToolCall,
+) -> ToolOutcome {
     turn.emit(EventData::ToolStarted(ToolStarted {
         call_id: call.id.clone(),
         tool: call.name.clone(),
@@ -84,8 +93,19 @@ async fn run_one(turn: &mut Turn<'_>, rules: &PermissionSet, call: &ToolCall) ->
     }))
     .await;
     let started = Instant::now();
-    let outcome = match permitted(turn, rules, call).await {
-        Ok(()) => execute(turn, call).await,
+    let outcome = match permitted(turn, rules, hooks, call).await {
+        Ok(input) => {
+            let call = ToolCall {
+                id: call.id.clone(),
+                name: call.name.clone(),
+                input,
+            };
+            let outcome = execute(turn, &call).await;
+            match hooks {
+                Some(hooks) => after_tool(turn, hooks, &call, outcome).await,
+                None => outcome,
+            }
+        }
         Err(refusal) => {
             turn.denied += 1;
             ToolOutcome {
@@ -158,14 +178,32 @@ async fn execute(turn: &Turn<'_>, call: &ToolCall) -> ToolOutcome {
     }
 }
 
-/// Whether the call may run; `Err` holds what the model is told instead.
+/// Whether the call may run, and with which input (a `PreToolUse` hook may
+/// rewrite it); `Err` holds what the model is told instead.
 async fn permitted(
     turn: &mut Turn<'_>,
     rules: &PermissionSet,
+    hooks: Option<&SessionHooks>,
     call: &ToolCall,
-) -> Result<(), String> {
-    let reason = match crate::permission::check(&turn.record, rules, &call.name, &call.input) {
-        Decision::Allow => return Ok(()),
+) -> Result<Value, String> {
+    let said = match hooks {
+        Some(hooks) => {
+            let input = HookInput::PreToolUse {
+                tool_name: claude_tool_name(&call.name).to_owned(),
+                tool_input: call.input.clone(),
+                tool_use_id: call.id.clone(),
+            };
+            hooks.run(&turn.manager.inner, input, Some(&call.id)).await
+        }
+        None => HookOutcome::default(),
+    };
+    // Rules judge what would actually run.
+    let input = said
+        .updated_input
+        .clone()
+        .unwrap_or_else(|| call.input.clone());
+    let reason = match crate::permission::decide(&turn.record, rules, &call.name, &input, &said) {
+        Decision::Allow => return Ok(input),
         Decision::Deny { reason } => return Err(format!("permission denied: {reason}")),
         Decision::Ask { reason } => reason,
     };
@@ -174,14 +212,14 @@ async fn permitted(
         .await
         .map_err(|e| format!("permission denied: the approval could not be recorded ({e})"))?;
     match resolution.decision {
-        ApprovalDecision::Accept => Ok(()),
+        ApprovalDecision::Accept => Ok(input),
         ApprovalDecision::AcceptForSession => {
             let rule = crate::permission::allow_for_session(turn, call);
             tracing::info!(id = %turn.id, %rule, "allowed for the rest of the session");
             if let Err(e) = turn.manager.inner.store.update_session(&turn.record).await {
                 tracing::warn!(id = %turn.id, error = %e, "could not save the session rule");
             }
-            Ok(())
+            Ok(input)
         }
         ApprovalDecision::Decline => Err(match resolution.message {
             Some(message) => format!("the user declined this tool call: {message}"),
@@ -192,6 +230,35 @@ async fn permitted(
             Err(CANCELLED.to_owned())
         }
     }
+}
+
+/// `PostToolUse`: the tool ran; its hooks can only add feedback and
+/// context for the model, which follows the tool's own output.
+async fn after_tool(
+    turn: &Turn<'_>,
+    hooks: &SessionHooks,
+    call: &ToolCall,
+    mut outcome: ToolOutcome,
+) -> ToolOutcome {
+    let input = HookInput::PostToolUse {
+        tool_name: claude_tool_name(&call.name).to_owned(),
+        tool_input: call.input.clone(),
+        tool_response: serde_json::json!({
+            "content": outcome.content,
+            "is_error": outcome.is_error,
+        }),
+        tool_use_id: call.id.clone(),
+    };
+    let said = hooks.run(&turn.manager.inner, input, Some(&call.id)).await;
+    if let Some(reason) = &said.blocked {
+        outcome
+            .content
+            .push_str(&format!("\n\nPostToolUse hook feedback:\n{reason}"));
+    }
+    for context in &said.additional_context {
+        outcome.content.push_str(&format!("\n\n{context}"));
+    }
+    outcome
 }
 
 /// What a tool call runs with.

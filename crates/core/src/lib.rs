@@ -10,6 +10,7 @@ mod access;
 mod approvals;
 mod builtin;
 mod bus;
+mod claude_hooks;
 mod claude_runtime;
 mod config;
 mod conversation;
@@ -17,6 +18,7 @@ mod credentials;
 mod dispatch;
 mod driver;
 mod error;
+mod hooks;
 mod log;
 mod manager;
 mod pause;
@@ -25,6 +27,7 @@ mod quota;
 mod recovery;
 mod sample;
 mod sandbox;
+mod settings;
 mod status;
 mod task;
 mod turn;
@@ -32,7 +35,14 @@ mod workspace;
 
 pub use access::Reach;
 pub use bus::{EventBus, PublishedEvent};
-pub use config::{ClaudeSettings, EngineConfig, GitHubSettings};
+pub use config::{ClaudeSettings, EngineConfig, GitHubSettings, HookSettings};
 pub use error::CoreError;
 pub use log::LogError;
 pub use manager::SessionManager;
+
+/// Checks a Claude Code settings document (`hooks`, `permissions`) as a
+/// session or a user would use it: a clear error for invalid rules or hook
+/// matchers.
+pub fn check_settings(document: &serde_json::Value) -> Result<(), CoreError> {
+    settings::parse(document, "settings").map(|_| ())
+}

@@ -20,7 +20,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bus::{EventBus, PublishedEvent};
 use crate::config::EngineConfig;
+use agentd_policy::HookInput;
+
 use crate::error::CoreError;
+use crate::hooks::SessionHooks;
 use crate::log::{EventLog, now_ms};
 
 const MAX_PROMPT_CHARS: usize = 200_000;
@@ -70,6 +73,12 @@ pub(crate) struct LiveState {
     pub(crate) approvals: Vec<crate::approvals::Pending>,
     /// Pause before the next model call (`POST …/pause`) until resumed.
     pub(crate) pause_requested: bool,
+    /// `SessionStart` hooks ran for this session in this process.
+    pub(crate) started: bool,
+    /// Tool calls (by id) a `PreToolUse` hook asked a person about, on the
+    /// claude-code runtime: the CLI's `can_use_tool` for them must ask
+    /// whatever the rules say.
+    pub(crate) hook_asks: HashMap<String, String>,
 }
 
 /// The session engine. Cheap to clone.
@@ -170,8 +179,18 @@ impl SessionManager {
             crate::quota::validate_budget(budget)?;
         }
         crate::quota::check_new_session(&self.inner, owner_id.as_deref()).await?;
+        if let Some(settings) = &req.settings {
+            crate::settings::parse(settings, "settings")?;
+        }
         let id = SessionId::new();
         let prepared = crate::workspace::prepare(&self.inner, id, &req.workspace).await?;
+        let mut runtime_state = crate::workspace::state_with(&prepared, extra);
+        if let (Some(settings), serde_json::Value::Object(map)) =
+            (&req.settings, &mut runtime_state)
+        {
+            let stored = crate::settings::stored(&self.inner, &id.to_string(), settings)?;
+            map.insert(crate::settings::key().to_owned(), stored);
+        }
         let now = now_ms();
         let title = req.title.clone().unwrap_or_else(|| title_from(&req.prompt));
         let record = SessionRecord {
@@ -194,7 +213,7 @@ impl SessionManager {
             turns: 0,
             usage: Usage::default(),
             last_seq: 0,
-            runtime_state: Some(crate::workspace::state_with(&prepared, extra)),
+            runtime_state: Some(runtime_state),
             created_at: now,
             updated_at: now,
         };
@@ -297,6 +316,14 @@ impl SessionManager {
         }
         if let Some(process) = live.claude.lock().await.take() {
             process.shutdown().await;
+        }
+        if let Ok(record) = self.record(id).await
+            && let Some(hooks) = SessionHooks::load(&self.inner, &record).await
+        {
+            let input = HookInput::SessionEnd {
+                reason: "delete".to_owned(),
+            };
+            hooks.quiet().run(&self.inner, input, None).await;
         }
         self.inner.store.delete_session(id).await?;
         self.inner.log.forget(id).await;

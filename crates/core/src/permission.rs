@@ -1,11 +1,11 @@
-//! Whether a tool call may run: the Claude Code–syntax rules of the server,
-//! the repository (`.claude/settings.json`) and the session ("accept for
-//! session" answers), then the session's permission mode
+//! Whether a tool call may run: the Claude Code–syntax rules of the merged
+//! settings (server, owner, repository, session) and the session's "accept
+//! for session" answers, then the session's permission mode
 //! (`agentd-policy` decides; this module gathers the rules).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use agentd_policy::{Decision, PermissionSet, PolicyPaths, Rule, Settings};
+use agentd_policy::{Decision, HookOutcome, PermissionSet, PolicyPaths, Rule};
 use agentd_store::SessionRecord;
 use serde_json::{Value, json};
 
@@ -22,20 +22,29 @@ fn paths(record: &SessionRecord) -> PolicyPaths {
     )
 }
 
-/// The rules in force, in the documented order: server, repository,
-/// session. An unreadable repository settings file is reported and ignored.
-pub(crate) fn rules(server: &PermissionSet, record: &SessionRecord) -> PermissionSet {
-    let mut set = server.clone();
-    match Settings::load_repo(Path::new(&record.workspace_path)) {
-        Ok(repo) => set.extend(repo.permissions),
-        Err(e) => tracing::warn!(id = %record.id, error = %e, "ignoring the repository's settings"),
-    }
+/// The rules in force: the merged settings' rules (server, owner,
+/// repository, session document; see `settings`), then the session's
+/// "accept for session" answers.
+pub(crate) fn rules(mut set: PermissionSet, record: &SessionRecord) -> PermissionSet {
     set.allow.extend(
         session_rules(record.runtime_state.as_ref())
             .iter()
             .filter_map(|r| Rule::parse(r).ok()),
     );
     set
+}
+
+/// The decision once the call's `PreToolUse` hooks answered (Claude Code's
+/// precedence, see `agentd_policy::decide`).
+pub(crate) fn decide(
+    record: &SessionRecord,
+    rules: &PermissionSet,
+    tool: &str,
+    input: &Value,
+    hooks: &HookOutcome,
+) -> Decision {
+    let call = agentd_policy::ToolCall::new(tool, input);
+    agentd_policy::decide(record.permission_mode, rules, &call, &paths(record), hooks)
 }
 
 pub(crate) fn check(

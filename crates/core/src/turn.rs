@@ -11,7 +11,10 @@ use agentd_protocol::{
 use agentd_store::{InputRecord, SessionRecord};
 use tokio_util::sync::CancellationToken;
 
+use agentd_policy::HookInput;
+
 use crate::error::CoreError;
+use crate::hooks::SessionHooks;
 use crate::log::now_ms;
 use crate::manager::{Live, SessionManager};
 
@@ -127,8 +130,18 @@ impl Turn<'_> {
             input: input.text.clone(),
         }))
         .await;
-        let text = input.text.clone();
-        let user = vec![ContentBlock::Text { text: input.text }];
+        let prompt = match self.prompt_hooks(&input.text).await {
+            Ok(context) => context,
+            Err(end) => return Ok(end),
+        };
+        let mut text = input.text.clone();
+        let mut user = vec![ContentBlock::Text { text: input.text }];
+        // Hook context goes with the prompt, as Claude Code adds it.
+        for context in prompt {
+            text.push_str("\n\n");
+            text.push_str(&context);
+            user.push(ContentBlock::Text { text: context });
+        }
         self.append_transcript(Role::User, &user).await?;
         if let Some(end) = crate::quota::hold(self).await? {
             return Ok(end);
@@ -137,6 +150,49 @@ impl Turn<'_> {
             Runtime::Builtin => crate::builtin::run(self).await,
             Runtime::ClaudeCode => crate::claude_runtime::run(self, &text).await,
         }
+    }
+
+    /// `SessionStart` (the first turn this process runs for the session)
+    /// and `UserPromptSubmit`: the context they add for the model, or how
+    /// the turn ends when a hook blocks the prompt (which the model then
+    /// never sees).
+    async fn prompt_hooks(&mut self, prompt: &str) -> Result<Vec<String>, TurnEnd> {
+        let inner = &self.manager.inner;
+        let Some(hooks) = SessionHooks::load(inner, &self.record).await else {
+            return Ok(Vec::new());
+        };
+        let mut context = Vec::new();
+        let first_here = !std::mem::replace(&mut self.live.state.lock().await.started, true);
+        if first_here {
+            let source = if self.number == 1 {
+                "startup"
+            } else {
+                "resume"
+            };
+            let input = HookInput::SessionStart {
+                source: source.to_owned(),
+                model: Some(self.record.model.clone()),
+            };
+            context.extend(hooks.run(inner, input, None).await.additional_context);
+        }
+        let input = HookInput::UserPromptSubmit {
+            prompt: prompt.to_owned(),
+        };
+        let said = hooks.run(inner, input, None).await;
+        let blocked = said
+            .blocked
+            .or(said.halted.then(|| said.stop_reason.unwrap_or_default()));
+        if let Some(reason) = blocked {
+            return Err(TurnEnd {
+                stop: TurnStopReason::EndTurn,
+                status: SessionStatus::Idle,
+                reason: Some(format!(
+                    "a UserPromptSubmit hook blocked the prompt: {reason}"
+                )),
+            });
+        }
+        context.extend(said.additional_context);
+        Ok(context)
     }
 
     pub(crate) fn cancelled_end(&self) -> TurnEnd {

@@ -103,6 +103,44 @@ pub fn evaluate(
     }
 }
 
+/// Decides `call` once its `PreToolUse` hooks have answered, with Claude
+/// Code's precedence: a rules or mode deny stands; a hook block or deny
+/// denies; an `ask` rule or a hook ask asks; a hook `allow` skips the prompt
+/// the mode alone would show (no rule matched) but never beats a deny or ask
+/// rule, nor plan mode's refusal of edits. In `unattended` mode what would
+/// still ask is denied.
+pub fn decide(
+    mode: PermissionMode,
+    set: &PermissionSet,
+    call: &ToolCall<'_>,
+    paths: &PolicyPaths,
+    hooks: &crate::HookOutcome,
+) -> Decision {
+    // Unattended is `default` with asks turned into denies; evaluate it as
+    // `default` so a hook allow can still settle an unmatched call, and let
+    // `combine` turn what remains an ask into a deny.
+    let base = match mode {
+        PermissionMode::Unattended => PermissionMode::Default,
+        other => other,
+    };
+    let rules = evaluate(base, set, call, paths);
+    let hook_allows = hooks.blocked.is_none()
+        && !hooks.halted
+        && hooks
+            .permission
+            .as_ref()
+            .is_some_and(|p| p.decision == crate::HookDecision::Allow);
+    let rules = match rules {
+        Decision::Ask { .. }
+            if hook_allows && !matches!(rule_verdict(set, call, paths), Verdict::Ask(_)) =>
+        {
+            Decision::Allow
+        }
+        other => other,
+    };
+    crate::combine(mode, rules, hooks)
+}
+
 /// What an ask becomes when nobody is there to answer it.
 pub(crate) fn unattended_deny(reason: &str) -> Decision {
     Decision::Deny {

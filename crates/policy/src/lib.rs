@@ -7,7 +7,9 @@
 //!    session's [`PermissionMode`](agentd_protocol::PermissionMode): deny →
 //!    ask → allow rules, first match in that order wins, then the mode.
 //! 2. Run the `PreToolUse` hooks with [`HookRunner::run`].
-//! 3. [`combine`] the two: a hook can tighten the rules' decision, never loosen it.
+//! 3. [`combine`] the two: a hook can tighten the rules' decision, never loosen it;
+//!    [`decide`] does 1–3 at once with Claude Code's precedence (a hook allow
+//!    also skips the prompt the mode alone would show).
 //!
 //! Tool names: rules use Claude Code's names. agentd's built-in tools map to
 //! them as [`claude_tool_name`] documents (`bash`→`Bash`, `read_file`→`Read`,
@@ -30,7 +32,7 @@ mod settings;
 mod shell;
 mod tool;
 
-pub use evaluate::{Decision, PermissionSet, evaluate, session_rule_for};
+pub use evaluate::{Decision, PermissionSet, decide, evaluate, session_rule_for};
 pub use hooks::{
     HookCommon, HookDecision, HookEvent, HookEventName, HookHandler, HookInitError, HookInput,
     HookOptions, HookOutcome, HookPermission, HookRecord, HookRunner, HookStatus, HookTarget,

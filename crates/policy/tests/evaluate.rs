@@ -297,3 +297,150 @@ fn session_rules_allow_exactly_the_approved_call() {
         "ask"
     );
 }
+
+/// A hook's answer alone, as `PreToolUse` hooks fold it.
+fn hook(
+    decision: Option<agentd_policy::HookDecision>,
+    blocked: bool,
+) -> agentd_policy::HookOutcome {
+    agentd_policy::HookOutcome {
+        permission: decision.map(|decision| agentd_policy::HookPermission {
+            decision,
+            reason: Some("hook says so".to_owned()),
+        }),
+        blocked: blocked.then(|| "blocked by hook".to_owned()),
+        ..agentd_policy::HookOutcome::default()
+    }
+}
+
+#[test]
+fn hooks_and_rules_follow_claude_codes_precedence() {
+    use agentd_policy::HookDecision::{Allow, Ask, Deny};
+    // (allow, ask, deny, mode, command, hook decision, hook blocks, expected)
+    type Case<'a> = (
+        &'a [&'a str],
+        &'a [&'a str],
+        &'a [&'a str],
+        agentd_protocol::PermissionMode,
+        &'a str,
+        Option<agentd_policy::HookDecision>,
+        bool,
+        &'a str,
+    );
+    let cases: &[Case] = &[
+        // A hook allow skips the prompt the mode would show…
+        (
+            &[],
+            &[],
+            &[],
+            Default,
+            "make deploy",
+            Some(Allow),
+            false,
+            "allow",
+        ),
+        // …and settles an unmatched call even unattended…
+        (
+            &[],
+            &[],
+            &[],
+            Unattended,
+            "make deploy",
+            Some(Allow),
+            false,
+            "allow",
+        ),
+        // …but never beats a deny or ask rule, nor plan mode.
+        (
+            &["Bash"],
+            &[],
+            &["Bash(rm:*)"],
+            Default,
+            "rm -rf x",
+            Some(Allow),
+            false,
+            "deny",
+        ),
+        (
+            &[],
+            &["Bash(git push:*)"],
+            &[],
+            Default,
+            "git push",
+            Some(Allow),
+            false,
+            "ask",
+        ),
+        (
+            &[],
+            &[],
+            &[],
+            Plan,
+            "make deploy",
+            Some(Allow),
+            false,
+            "deny",
+        ),
+        // A hook deny or exit-2 block beats an allow rule and bypass mode.
+        (
+            &["Bash"],
+            &[],
+            &[],
+            Default,
+            "ls",
+            Some(Deny),
+            false,
+            "deny",
+        ),
+        (
+            &["Bash"],
+            &[],
+            &[],
+            BypassPermissions,
+            "ls",
+            None,
+            true,
+            "deny",
+        ),
+        // A hook ask makes an allowed call ask; unattended, it is denied.
+        (&["Bash"], &[], &[], Default, "ls", Some(Ask), false, "ask"),
+        (
+            &["Bash"],
+            &[],
+            &[],
+            Unattended,
+            "ls",
+            Some(Ask),
+            false,
+            "deny",
+        ),
+        // No hook answer: the rules alone.
+        (&[], &[], &[], Default, "make deploy", None, false, "ask"),
+        (
+            &[],
+            &[],
+            &[],
+            Unattended,
+            "make deploy",
+            None,
+            false,
+            "deny",
+        ),
+    ];
+    for (allow, ask, deny, mode, command, decision, blocked, expected) in cases {
+        let rules = set(allow, ask, deny);
+        let input = bash(command);
+        let got = agentd_policy::decide(
+            *mode,
+            &rules,
+            &ToolCall::new("bash", &input),
+            &paths(),
+            &hook(*decision, *blocked),
+        );
+        assert_eq!(
+            kind(&got),
+            *expected,
+            "{command} under {mode:?} with hook {decision:?}/{blocked}: {got:?}"
+        );
+    }
+}

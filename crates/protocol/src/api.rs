@@ -1,6 +1,7 @@
 //! Request and response bodies of the HTTP and WebSocket API.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::event::{ApprovalDecision, InputKind, PermissionRequested};
@@ -30,6 +31,33 @@ pub struct CreateSessionRequest {
     /// This session's own budget, instead of the owner's per-session limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<crate::usage::SessionBudget>,
+    /// A Claude Code settings document (`hooks`, `permissions`) for this
+    /// session only, applied after the server's, the owner's and the
+    /// repository's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<Value>,
+}
+
+/// `PUT /api/v1/me/settings`: the caller's own Claude Code settings document
+/// (`hooks`, `permissions`), applied to all their sessions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutUserSettingsRequest {
+    #[schema(value_type = Object)]
+    pub settings: Value,
+}
+
+/// `GET /api/v1/me/settings`. HTTP hook header values are write-only: they
+/// come back as `"***"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UserSettingsView {
+    #[schema(value_type = Object)]
+    pub settings: Value,
+    /// Whether the document is encrypted at rest (the server has a master key).
+    pub encrypted: bool,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub updated_at: Option<time::OffsetDateTime>,
 }
 
 /// `POST /api/v1/sessions/{id}/resume`: optionally raise the session's own

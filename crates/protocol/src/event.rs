@@ -70,6 +70,8 @@ pub enum EventData {
     CheckpointRestored(Checkpoint),
     #[serde(rename = "budget.exceeded")]
     BudgetExceeded(crate::usage::BudgetExceeded),
+    #[serde(rename = "hook.completed")]
+    HookCompleted(HookCompleted),
     #[serde(rename = "error")]
     Error(ErrorEvent),
 }
@@ -97,6 +99,7 @@ impl EventData {
             Self::CheckpointCreated(_) => "checkpoint.created",
             Self::CheckpointRestored(_) => "checkpoint.restored",
             Self::BudgetExceeded(_) => "budget.exceeded",
+            Self::HookCompleted(_) => "hook.completed",
             Self::Error(_) => "error",
         }
     }
@@ -269,6 +272,31 @@ pub struct FileStat {
     pub path: String,
     pub added: u64,
     pub removed: u64,
+}
+
+/// A configured hook ran (Claude Code's hook contract). The same run is in
+/// the audit log as `hook.run`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HookCompleted {
+    /// `PreToolUse`, `PostToolUse`, `UserPromptSubmit`, `Stop`,
+    /// `SessionStart`, `SessionEnd` or `Notification`.
+    pub hook_event: String,
+    /// `command` or `http`.
+    pub kind: String,
+    /// The command, or the URL without its query.
+    pub target: String,
+    /// The tool call a tool hook ran for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
+    /// `ok`, `blocked`, `error` or `timeout`.
+    pub outcome: String,
+    /// A `PreToolUse` hook's `permissionDecision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    /// The block reason or the error, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub duration_ms: u64,
 }
 
 /// A tool call waits for a person's decision.

@@ -125,6 +125,7 @@ mod tests {
             title: None,
             max_turns: None,
             budget: None,
+            settings: None,
         };
         let id = manager.create_session(req, None).await.unwrap().id;
         // A reader whose queue holds one item and who reads nothing until the

@@ -6,8 +6,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    approvals, audit, auth, credentials, events, github, sessions, tasks, tokens, usage, users,
-    web, ws,
+    approvals, audit, auth, credentials, events, github, sessions, settings, tasks, tokens, usage,
+    users, web, ws,
 };
 use crate::state::AppState;
 
@@ -34,6 +34,7 @@ use crate::state::AppState;
         (name = "credentials", description = "The caller's own model and GitHub keys, encrypted at rest"),
         (name = "audit", description = "The audit log"),
         (name = "usage", description = "Token and cost usage, quotas and spend caps"),
+        (name = "settings", description = "The caller's own Claude Code settings (hooks, permission rules)"),
     )
 )]
 struct ApiDoc;
@@ -92,6 +93,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
             credentials::put_credential,
             credentials::delete_credential
         ))
+        .routes(routes!(settings::get_settings, settings::put_settings))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(users::list_users, users::create_user))

@@ -247,6 +247,29 @@ impl CredentialVault {
         Ok(n > 0)
     }
 
+    /// Encrypts `msg` bound to `aad`: `(nonce, ciphertext)`, both base64.
+    /// For other per-user secrets than provider keys (settings documents).
+    pub(crate) fn seal(&self, aad: &[u8], msg: &[u8]) -> Result<(String, String), StoreError> {
+        let nonce = Nonce::generate();
+        let sealed = self
+            .key
+            .cipher()
+            .encrypt(&nonce, Payload { msg, aad })
+            .map_err(|_| StoreError::Invalid("the secret cannot be encrypted".into()))?;
+        Ok((B64.encode(nonce.as_slice()), B64.encode(&sealed)))
+    }
+
+    /// The inverse of [`seal`](Self::seal); `None` when it does not decrypt.
+    pub(crate) fn open(&self, aad: &[u8], nonce: &str, sealed: &str) -> Option<Vec<u8>> {
+        let nonce = B64.decode(nonce).ok()?;
+        let nonce = Nonce::try_from(nonce.as_slice()).ok()?;
+        let sealed = B64.decode(sealed).ok()?;
+        self.key
+            .cipher()
+            .decrypt(&nonce, Payload { msg: &sealed, aad })
+            .ok()
+    }
+
     /// The user's own secret for `provider`, decrypted. A row that does not
     /// decrypt (another master key, or tampering) is `Corrupt`.
     pub async fn resolve(

@@ -26,6 +26,7 @@ mod store;
 pub mod testing;
 mod tokens;
 mod transcript;
+mod user_settings;
 mod users;
 
 pub use audit::{AuditFilter, NewAuditEntry};
@@ -39,4 +40,5 @@ pub use sessions::SessionRecord;
 pub use store::{Backend, Store};
 pub use tokens::{TokenKind, TokenRecord};
 pub use transcript::TranscriptEntry;
+pub use user_settings::UserSettingsRecord;
 pub use users::{LoginFailures, UserRecord};

@@ -38,6 +38,11 @@ const SQLITE: &[Embedded] = &[
         "quotas",
         include_str!("../migrations/sqlite/0004_quotas.sql"),
     ),
+    (
+        7,
+        "user settings",
+        include_str!("../migrations/sqlite/0007_user_settings.sql"),
+    ),
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -60,6 +65,11 @@ const POSTGRES: &[Embedded] = &[
         4,
         "quotas",
         include_str!("../migrations/postgres/0004_quotas.sql"),
+    ),
+    (
+        7,
+        "user settings",
+        include_str!("../migrations/postgres/0007_user_settings.sql"),
     ),
 ];
 

@@ -115,6 +115,7 @@ pub fn request(
         title: None,
         max_turns: None,
         budget: None,
+        settings: None,
     }
 }
 

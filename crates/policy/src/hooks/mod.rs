@@ -111,6 +111,8 @@ pub struct HookRecord {
     pub status: HookStatus,
     pub decision: Option<HookDecision>,
     pub blocked: bool,
+    /// The block reason or the non-blocking error, for people.
+    pub message: Option<String>,
 }
 
 /// Every matching hook's answer, combined.
@@ -279,6 +281,7 @@ impl HookRunner {
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             decision: effect.permission.as_ref().map(|p| p.decision),
             blocked: effect.blocked.is_some(),
+            message: effect.blocked.clone().or_else(|| effect.error.clone()),
             status,
         };
         (effect, record)

@@ -6,6 +6,7 @@ pub(crate) mod events;
 pub(crate) mod github;
 pub(crate) mod health;
 pub(crate) mod sessions;
+pub(crate) mod settings;
 pub(crate) mod tasks;
 pub(crate) mod tokens;
 pub(crate) mod usage;
