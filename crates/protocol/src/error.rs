@@ -46,6 +46,12 @@ pub enum ErrorCode {
     Interrupted,
     CheckpointFailed,
     SandboxUnavailable,
+    // Workspace file errors.
+    PathOutsideWorkspace,
+    PathProtected,
+    NotAFile,
+    NotADirectory,
+    ShareExpired,
 }
 
 impl ErrorCode {
@@ -84,6 +90,11 @@ impl ErrorCode {
             Self::Interrupted => "interrupted",
             Self::CheckpointFailed => "checkpoint_failed",
             Self::SandboxUnavailable => "sandbox_unavailable",
+            Self::PathOutsideWorkspace => "path_outside_workspace",
+            Self::PathProtected => "path_protected",
+            Self::NotAFile => "not_a_file",
+            Self::NotADirectory => "not_a_directory",
+            Self::ShareExpired => "share_expired",
         }
     }
 }
