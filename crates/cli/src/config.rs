@@ -50,6 +50,8 @@ struct FileConfig {
     claude_path: Option<PathBuf>,
     permission_mode: Option<agentd_protocol::PermissionMode>,
     approval_timeout_secs: Option<u32>,
+    /// Largest file `PUT …/files/content` accepts (default 25 MiB).
+    max_upload_bytes: Option<u64>,
     /// Server-wide permission rules, Claude Code syntax.
     #[serde(default)]
     permissions: FilePermissions,
@@ -79,6 +81,8 @@ pub struct Config {
     pub permission_mode: Option<agentd_protocol::PermissionMode>,
     pub permissions: agentd_policy::PermissionSet,
     pub approval_timeout_secs: Option<u32>,
+    /// From the config file; `agentd serve` lets its flag win.
+    pub max_upload_bytes: Option<u64>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
@@ -106,6 +110,7 @@ impl Config {
             permission_mode: common.permission_mode.or(file.permission_mode),
             permissions: parse_rules(&file.permissions)?,
             approval_timeout_secs: common.approval_timeout_secs.or(file.approval_timeout_secs),
+            max_upload_bytes: file.max_upload_bytes,
         })
     }
 

@@ -26,6 +26,7 @@ mod sandbox;
 mod status;
 mod task;
 mod turn;
+mod uploads;
 mod workspace;
 
 pub use access::Reach;

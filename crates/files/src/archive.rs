@@ -101,10 +101,7 @@ impl ChannelWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let chunk = Bytes::from(std::mem::replace(
-            &mut self.buf,
-            Vec::with_capacity(CHUNK),
-        ));
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
         self.tx
             .blocking_send(Ok(chunk))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
@@ -127,9 +124,20 @@ impl Write for ChannelWriter {
 
 /// One thing in the tree, named relative to the archived directory.
 enum Entry {
-    Dir { rel: String, meta: Metadata },
-    File { rel: String, meta: Metadata, path: PathBuf },
-    Symlink { rel: String, meta: Metadata, target: PathBuf },
+    Dir {
+        rel: String,
+        meta: Metadata,
+    },
+    File {
+        rel: String,
+        meta: Metadata,
+        path: PathBuf,
+    },
+    Symlink {
+        rel: String,
+        meta: Metadata,
+        target: PathBuf,
+    },
 }
 
 /// Every entry under `root`, parents before children, names sorted, `.git`
@@ -386,9 +394,13 @@ mod tests {
     async fn only_directories_are_archived() {
         let dir = sample();
         let tree = Tree::open(dir.path()).unwrap();
-        let err = archive(&tree, &RelPath::parse("README.md").unwrap(), ArchiveFormat::Zip)
-            .await
-            .err();
+        let err = archive(
+            &tree,
+            &RelPath::parse("README.md").unwrap(),
+            ArchiveFormat::Zip,
+        )
+        .await
+        .err();
         assert!(matches!(err, Some(FilesError::NotADirectory { .. })));
     }
 

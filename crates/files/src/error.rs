@@ -20,6 +20,9 @@ pub enum FilesError {
     NotAFile { path: String },
     #[error("not a directory: {path:?}")]
     NotADirectory { path: String },
+    /// The filesystem refused (a file the agent made unreadable).
+    #[error("permission denied: {path:?}")]
+    PermissionDenied { path: String },
     /// An upload went past the size limit; nothing was written.
     #[error("the upload is larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
@@ -42,6 +45,9 @@ impl FilesError {
                 path: path.to_owned(),
             },
             io::ErrorKind::IsADirectory => Self::NotAFile {
+                path: path.to_owned(),
+            },
+            io::ErrorKind::PermissionDenied => Self::PermissionDenied {
                 path: path.to_owned(),
             },
             _ => Self::Io(e),

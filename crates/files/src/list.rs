@@ -61,11 +61,13 @@ fn list_blocking(dir: &Path, rel: &RelPath) -> Result<FileList, FilesError> {
             modified: meta.modified().ok().map(OffsetDateTime::from),
         });
     }
-    entries.sort_by(|a, b| match (a.kind == FileKind::Dir, b.kind == FileKind::Dir) {
-        (true, false) => Ordering::Less,
-        (false, true) => Ordering::Greater,
-        _ => a.name.cmp(&b.name),
-    });
+    entries.sort_by(
+        |a, b| match (a.kind == FileKind::Dir, b.kind == FileKind::Dir) {
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            _ => a.name.cmp(&b.name),
+        },
+    );
     Ok(FileList {
         path: shown.to_owned(),
         entries,
@@ -117,7 +119,12 @@ mod tests {
             summary(&src),
             vec![
                 ("deep".into(), "src/deep".into(), FileKind::Dir, None),
-                ("lib.rs".into(), "src/lib.rs".into(), FileKind::File, Some(10)),
+                (
+                    "lib.rs".into(),
+                    "src/lib.rs".into(),
+                    FileKind::File,
+                    Some(10)
+                ),
             ]
         );
     }

@@ -177,7 +177,10 @@ mod tests {
     fn refuses_traversal_absolute_and_git() {
         for raw in ["..", "../x", "a/../../x", "a/.."] {
             assert!(
-                matches!(RelPath::parse(raw), Err(FilesError::OutsideWorkspace { .. })),
+                matches!(
+                    RelPath::parse(raw),
+                    Err(FilesError::OutsideWorkspace { .. })
+                ),
                 "{raw}"
             );
         }

@@ -54,7 +54,7 @@ pub struct UploadedFile {
 pub struct CreateShareRequest {
     /// A file in the workspace (directories cannot be shared).
     pub path: String,
-    /// Lifetime of the link, 60 seconds to 30 days (default 1 day).
+    /// Lifetime of the link, 1 second to 30 days (default 1 day).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in_secs: Option<u64>,
 }
