@@ -62,7 +62,8 @@ async fn upload_list_download(backend: Backend) {
     let (_fake, server) = started(backend, &[]).await;
     let workspace = tempfile::tempdir().unwrap();
     let (id, base) = session(&server, workspace.path()).await;
-    let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    // Bigger than the 1 MiB limit on JSON bodies: uploads have their own.
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(3_000_000).collect();
 
     let (status, body) = put(
         &server,
@@ -71,7 +72,10 @@ async fn upload_list_download(backend: Backend) {
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    assert_eq!(body, json!({"path": "docs/notes/blob.bin", "size": 70_000}));
+    assert_eq!(
+        body,
+        json!({"path": "docs/notes/blob.bin", "size": 3_000_000})
+    );
     let (status, _) = put(
         &server,
         &format!("{base}/files/content?path=./README.md"),
@@ -94,7 +98,7 @@ async fn upload_list_download(backend: Backend) {
     let entry = &notes["entries"][0];
     assert_eq!(entry["name"], "blob.bin");
     assert_eq!(entry["path"], "docs/notes/blob.bin");
-    assert_eq!(entry["size"], 70_000);
+    assert_eq!(entry["size"], 3_000_000);
     assert!(entry["modified"].is_string());
 
     let (status, headers, got) = get_bytes(

@@ -79,11 +79,11 @@ pub async fn archive(
             ArchiveFormat::Zip => write_zip(&dir, &mut out),
         };
         let result = written.and_then(|()| out.flush());
-        if let Err(e) = result {
-            if e.kind() != io::ErrorKind::BrokenPipe {
-                tracing::warn!(error = %e, "writing an archive failed");
-                let _ = tx.blocking_send(Err(e));
-            }
+        if let Err(e) = result
+            && e.kind() != io::ErrorKind::BrokenPipe
+        {
+            tracing::warn!(error = %e, "writing an archive failed");
+            let _ = tx.blocking_send(Err(e));
         }
     });
     Ok(ReceiverStream::new(rx))
