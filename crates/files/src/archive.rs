@@ -147,7 +147,7 @@ fn walk(root: &Path, visit: &mut dyn FnMut(Entry) -> io::Result<()>) -> io::Resu
     while let Some((dir, prefix)) = dirs.pop() {
         let mut names: Vec<_> = fs::read_dir(&dir)?
             .filter_map(|e| e.ok().map(|e| e.file_name()))
-            .filter(|name| !is_protected(name))
+            .filter(|name| !is_protected(name) && !crate::upload::is_in_progress(name))
             .collect();
         names.sort();
         let mut subdirs = Vec::new();
@@ -283,6 +283,7 @@ mod tests {
         fs::write(root.join("vendor/lib/.git/HEAD"), "ref").unwrap();
         fs::write(root.join("vendor/lib/a.c"), "int a;").unwrap();
         fs::write(root.join("README.md"), "# hi\n").unwrap();
+        fs::write(root.join("src/.agentd-upload-0190"), "half").unwrap();
         fs::write(root.join("src/nested/big.bin"), vec![7u8; 300_000]).unwrap();
         std::os::unix::fs::symlink("../README.md", root.join("src/readme")).unwrap();
         dir

@@ -6,7 +6,8 @@
 //! symlinks still lies inside the workspace and outside any `.git`. `.git`
 //! internals are never listed, archived, served or written, because the
 //! server itself runs git in worktrees (hooks and config planted there would
-//! run as the server).
+//! run as the server). An upload still being written (`.agentd-upload-…`)
+//! is hidden too.
 //!
 //! Architecture invariant: no store, server, llm or session types; the
 //! caller says which directory is the workspace.

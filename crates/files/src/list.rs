@@ -36,7 +36,7 @@ fn list_blocking(dir: &Path, rel: &RelPath) -> Result<FileList, FilesError> {
     for entry in fs::read_dir(dir).map_err(|e| FilesError::io(shown, e))? {
         let entry = entry.map_err(|e| FilesError::io(shown, e))?;
         let name = entry.file_name();
-        if is_protected(&name) {
+        if is_protected(&name) || crate::upload::is_in_progress(&name) {
             continue;
         }
         if entries.len() == MAX_ENTRIES {
@@ -97,6 +97,7 @@ mod tests {
         fs::write(root.join("src/lib.rs"), "fn x() {}\n").unwrap();
         fs::write(root.join("b.txt"), "bb").unwrap();
         fs::write(root.join("a.txt"), "a").unwrap();
+        fs::write(root.join(".agentd-upload-0190"), "half").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", root.join("link")).unwrap();
         let tree = Tree::open(root).unwrap();
 

@@ -16,6 +16,15 @@ use tokio::io::AsyncWriteExt;
 use crate::error::FilesError;
 use crate::path::{RelPath, Tree};
 
+/// The name prefix of an upload still being written (hidden from listings
+/// and archives: it is not a file yet).
+const TEMP_PREFIX: &str = ".agentd-upload-";
+
+/// True for an upload's temporary file.
+pub(crate) fn is_in_progress(name: &std::ffi::OsStr) -> bool {
+    name.to_str().is_some_and(|n| n.starts_with(TEMP_PREFIX))
+}
+
 /// Files up to this size get line counts in their `file.changed` event;
 /// diffing bigger ones is not worth holding the request.
 const DIFF_MAX_BYTES: u64 = 1024 * 1024;
@@ -67,7 +76,7 @@ where
             }
             _ => FilesError::io(shown, e),
         })?;
-    let temp = parent.join(format!(".agentd-upload-{}", uuid::Uuid::now_v7().simple()));
+    let temp = parent.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::now_v7().simple()));
     let written = async {
         let size = write_body(&temp, body, limit).await?;
         if let Some(meta) = &existing {
