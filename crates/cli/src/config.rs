@@ -50,6 +50,8 @@ struct FileConfig {
     claude_path: Option<PathBuf>,
     permission_mode: Option<agentd_protocol::PermissionMode>,
     approval_timeout_secs: Option<u32>,
+    /// Largest file `PUT …/files/content` accepts (default 25 MiB).
+    max_upload_bytes: Option<u64>,
     /// Server-wide permission rules, Claude Code syntax.
     #[serde(default)]
     permissions: FilePermissions,
@@ -90,6 +92,8 @@ pub struct Config {
     pub limits: agentd_protocol::Limits,
     pub hooks: agentd_policy::HooksConfig,
     pub hooks_secret: Option<agentd_store::Secret>,
+    /// From the config file; `agentd serve` lets its flag win.
+    pub max_upload_bytes: Option<u64>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
@@ -124,6 +128,7 @@ impl Config {
                 .or(file.hooks_secret)
                 .filter(|s| !s.is_empty())
                 .map(agentd_store::Secret::new),
+            max_upload_bytes: file.max_upload_bytes,
         })
     }
 

@@ -36,7 +36,7 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     [
         (r"sk-ant-[A-Za-z0-9_\-]{4,}", "sk-ant-[REDACTED]"),
         (r"\bsk-[A-Za-z0-9_\-]{8,}", "sk-[REDACTED]"),
-        (r"\bagentd_(pat|at|rt|tk|ws)_[0-9A-Za-z]{8,}", "agentd_${1}_[REDACTED]"),
+        (r"\bagentd_(pat|at|rt|tk|ws|sh)_[0-9A-Za-z]{8,}", "agentd_${1}_[REDACTED]"),
         (r"\bgithub_pat_[A-Za-z0-9_]{8,}", "github_pat_[REDACTED]"),
         (r"\bgh([pousr])_[A-Za-z0-9]{8,}", "gh${1}_[REDACTED]"),
         (r"(?i)\b(bearer|token)(\s+)[A-Za-z0-9._~+/=\-]{8,}", "${1}${2}[REDACTED]"),

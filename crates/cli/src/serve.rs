@@ -15,6 +15,9 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:7700; port 0 picks a free one).
     #[arg(long, env = "AGENTD_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// Largest file an upload may write, in bytes (default 25 MiB).
+    #[arg(long, env = "AGENTD_MAX_UPLOAD_BYTES")]
+    pub max_upload_bytes: Option<u64>,
     #[command(flatten)]
     pub auth: crate::auth_args::AuthArgs,
 }
@@ -38,7 +41,12 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     println!("agentd listening on http://{addr}");
     tracing::info!(%addr, database = manager.store().backend().as_str(), "agentd serving");
     let state = agentd_server::AppState::with_auth(manager.clone(), args.auth.config()?)
-        .with_master_key(master_key);
+        .with_master_key(master_key)
+        .with_max_upload_bytes(
+            args.max_upload_bytes
+                .or(config.max_upload_bytes)
+                .unwrap_or(agentd_server::DEFAULT_MAX_UPLOAD_BYTES),
+        );
     agentd_server::serve(listener, state, shutdown_signal())
         .await
         .context("server error")?;

@@ -85,6 +85,20 @@ impl Fixture {
         panic!("no fixture for the path parameter of {path}: add one to the matrix test");
     }
 
+    /// A share link of the owner's on session `id` (of a file the fixture
+    /// workspace holds).
+    async fn share_of(&self, id: &str) -> String {
+        let s = &self.server;
+        let (status, body) = send(
+            s.http_of(&self.owner)
+                .post(s.url(&format!("/api/v1/sessions/{id}/shares")))
+                .json(&json!({"path": "matrix.txt"})),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
     /// A client for `who`, with a token minted for this call alone.
     async fn client(&self, who: Who) -> reqwest::Client {
         let s = &self.server;
@@ -169,11 +183,13 @@ async fn every_operation_checks_its_callers() {
     for m in [&mut owner, &mut other] {
         m.http = client_with(&server.new_pat(&m.http).await.1);
     }
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::write(workspace.path().join("matrix.txt"), "shared").unwrap();
     let fx = Fixture {
         server,
         owner,
         other,
-        workspace: tempfile::tempdir().unwrap(),
+        workspace,
         counter: Default::default(),
     };
     let doc: Value = serde_json::from_str(
@@ -190,8 +206,12 @@ async fn every_operation_checks_its_callers() {
                 // `{provider}` names one of the caller's own credentials.
                 let path_of_call = path.replace("{provider}", "anthropic");
                 let url = if path.contains("{id}") {
-                    fx.server
-                        .url(&path_of_call.replace("{id}", &fx.path_id(path).await))
+                    let id = fx.path_id(path).await;
+                    let mut call = path_of_call.replace("{id}", &id);
+                    if call.contains("{share_id}") {
+                        call = call.replace("{share_id}", &fx.share_of(&id).await);
+                    }
+                    fx.server.url(&call)
                 } else {
                     fx.server.url(&path_of_call)
                 };

@@ -31,6 +31,7 @@ mod settings;
 mod status;
 mod task;
 mod turn;
+mod uploads;
 mod workspace;
 
 pub use access::Reach;

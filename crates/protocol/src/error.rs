@@ -49,6 +49,12 @@ pub enum ErrorCode {
     // Quotas.
     QuotaExceeded,
     BudgetExceeded,
+    // Workspace file errors.
+    PathOutsideWorkspace,
+    PathProtected,
+    NotAFile,
+    NotADirectory,
+    ShareExpired,
 }
 
 impl ErrorCode {
@@ -89,6 +95,11 @@ impl ErrorCode {
             Self::SandboxUnavailable => "sandbox_unavailable",
             Self::QuotaExceeded => "quota_exceeded",
             Self::BudgetExceeded => "budget_exceeded",
+            Self::PathOutsideWorkspace => "path_outside_workspace",
+            Self::PathProtected => "path_protected",
+            Self::NotAFile => "not_a_file",
+            Self::NotADirectory => "not_a_directory",
+            Self::ShareExpired => "share_expired",
         }
     }
 }

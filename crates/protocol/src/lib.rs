@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod event;
+pub mod files;
 pub mod ids;
 pub mod session;
 pub mod usage;
@@ -22,6 +23,10 @@ pub use auth::{
 };
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use event::{EventData, EventEnvelope};
+pub use files::{
+    CreateShareRequest, CreatedShare, FileEntry, FileKind, FileList, ShareList, ShareView,
+    UploadedFile,
+};
 pub use ids::SessionId;
 pub use session::{
     PermissionMode, Runtime, SessionStatus, SessionView, TurnStopReason, WorkspaceSpec,

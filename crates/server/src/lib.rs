@@ -20,7 +20,7 @@ pub use error::ApiError;
 pub use metrics::Metrics;
 pub use openapi::openapi_json;
 pub use routes::credentials::resolve as resolve_credential;
-pub use state::AppState;
+pub use state::{AppState, DEFAULT_MAX_UPLOAD_BYTES};
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -6,8 +6,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    approvals, audit, auth, credentials, events, github, sessions, settings, tasks, tokens, usage,
-    users, web, ws,
+    approvals, audit, auth, credentials, events, files, github, sessions, settings, shares, tasks,
+    tokens, usage, users, web, ws,
 };
 use crate::state::AppState;
 
@@ -26,6 +26,7 @@ use crate::state::AppState;
     tags(
         (name = "sessions", description = "Agent sessions"),
         (name = "events", description = "Live and stored session events"),
+        (name = "files", description = "A session's workspace files: list, download, upload, archives and share links"),
         (name = "approvals", description = "Tool calls waiting for a person"),
         (name = "tasks", description = "Fire-and-forget work on a repository, ending in a result"),
         (name = "auth", description = "Login (tokens, browser sessions, GitHub), refresh, logout and stream tickets"),
@@ -72,6 +73,12 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::resume))
         .routes(routes!(sessions::checkpoints))
         .routes(routes!(sessions::rollback))
+        .routes(routes!(files::list_files))
+        .routes(routes!(files::get_content, files::put_content))
+        .routes(routes!(files::get_archive))
+        .routes(routes!(shares::create_share, shares::list_shares))
+        .routes(routes!(shares::revoke_share))
+        .routes(routes!(shares::download_shared))
         .routes(routes!(tasks::create_task, tasks::list_tasks))
         .routes(routes!(tasks::get_task))
         .routes(routes!(tasks::cancel_task))

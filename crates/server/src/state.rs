@@ -17,7 +17,12 @@ pub struct AppState {
     /// server was started without one (the credential routes then answer
     /// 503).
     pub vault: Option<CredentialVault>,
+    /// Largest file accepted by `PUT …/files/content`.
+    pub max_upload_bytes: u64,
 }
+
+/// The default upload limit: 25 MiB.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 
 impl AppState {
     pub fn new(manager: SessionManager) -> Self {
@@ -30,7 +35,14 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             auth: Arc::new(AuthState::new(auth)),
             vault: None,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
         }
+    }
+
+    /// Accepts uploads up to `bytes`.
+    pub fn with_max_upload_bytes(mut self, bytes: u64) -> Self {
+        self.max_upload_bytes = bytes;
+        self
     }
 
     /// Stores per-user credentials encrypted under `key`.

@@ -39,6 +39,11 @@ const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0004_quotas.sql"),
     ),
     (
+        6,
+        "shares",
+        include_str!("../migrations/sqlite/0006_shares.sql"),
+    ),
+    (
         7,
         "user settings",
         include_str!("../migrations/sqlite/0007_user_settings.sql"),
@@ -65,6 +70,11 @@ const POSTGRES: &[Embedded] = &[
         4,
         "quotas",
         include_str!("../migrations/postgres/0004_quotas.sql"),
+    ),
+    (
+        6,
+        "shares",
+        include_str!("../migrations/postgres/0006_shares.sql"),
     ),
     (
         7,

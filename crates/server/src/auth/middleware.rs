@@ -52,15 +52,17 @@ pub(crate) async fn authenticate(
 /// Routes that authenticate by other means (login, refresh) or publish the
 /// contract.
 fn is_public(path: &str) -> bool {
-    matches!(
-        path,
-        "/api/v1/openapi.json"
-            | "/api/v1/auth/login"
-            | "/api/v1/auth/refresh"
-            | "/api/v1/auth/session"
-            | "/api/v1/auth/github/start"
-            | "/api/v1/auth/github/callback"
-    )
+    // A share link's token is its own credential.
+    path.starts_with("/api/v1/shared/")
+        || matches!(
+            path,
+            "/api/v1/openapi.json"
+                | "/api/v1/auth/login"
+                | "/api/v1/auth/refresh"
+                | "/api/v1/auth/session"
+                | "/api/v1/auth/github/start"
+                | "/api/v1/auth/github/callback"
+        )
 }
 
 /// The scope a request needs, and whether only admins may make it.
