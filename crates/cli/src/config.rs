@@ -53,6 +53,11 @@ struct FileConfig {
     /// Server-wide permission rules, Claude Code syntax.
     #[serde(default)]
     permissions: FilePermissions,
+    workspace_ttl_secs: Option<u64>,
+    workspace_cleanup_interval_secs: Option<u64>,
+    /// `[github_webhooks]`: see `serve_options`.
+    #[serde(default)]
+    github_webhooks: crate::serve_options::FileWebhooks,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +84,11 @@ pub struct Config {
     pub permission_mode: Option<agentd_protocol::PermissionMode>,
     pub permissions: agentd_policy::PermissionSet,
     pub approval_timeout_secs: Option<u32>,
+    /// The file's values for `serve`-only settings; `serve_options` merges
+    /// them under flags and environment.
+    pub workspace_ttl_secs: Option<u64>,
+    pub workspace_cleanup_interval_secs: Option<u64>,
+    pub github_webhooks: crate::serve_options::FileWebhooks,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
@@ -106,6 +116,9 @@ impl Config {
             permission_mode: common.permission_mode.or(file.permission_mode),
             permissions: parse_rules(&file.permissions)?,
             approval_timeout_secs: common.approval_timeout_secs.or(file.approval_timeout_secs),
+            workspace_ttl_secs: file.workspace_ttl_secs,
+            workspace_cleanup_interval_secs: file.workspace_cleanup_interval_secs,
+            github_webhooks: file.github_webhooks,
         })
     }
 
@@ -172,7 +185,7 @@ fn read_file(path: &Path) -> Result<FileConfig> {
 
 /// Where tasks open pull requests: `GITHUB_TOKEN` (as GitHub's own tools
 /// read it) and `AGENTD_GITHUB_API_URL` (GitHub Enterprise, tests).
-fn github_settings() -> Option<agentd_core::GitHubSettings> {
+pub fn github_settings() -> Option<agentd_core::GitHubSettings> {
     let token = std::env::var("GITHUB_TOKEN")
         .ok()
         .filter(|t| !t.is_empty())?;

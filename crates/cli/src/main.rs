@@ -9,6 +9,7 @@ mod redact;
 mod render;
 mod run;
 mod serve;
+mod serve_options;
 
 use std::process::ExitCode;
 

@@ -46,6 +46,11 @@ pub enum ErrorCode {
     Interrupted,
     CheckpointFailed,
     SandboxUnavailable,
+    // Webhook errors.
+    /// A webhook delivery's signature is missing, malformed or wrong.
+    InvalidSignature,
+    /// The webhook route is off: no secret is configured.
+    WebhookNotConfigured,
 }
 
 impl ErrorCode {
@@ -84,6 +89,8 @@ impl ErrorCode {
             Self::Interrupted => "interrupted",
             Self::CheckpointFailed => "checkpoint_failed",
             Self::SandboxUnavailable => "sandbox_unavailable",
+            Self::InvalidSignature => "invalid_signature",
+            Self::WebhookNotConfigured => "webhook_not_configured",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod event;
 pub mod ids;
 pub mod session;
 pub mod usage;
+pub mod webhook;
 
 pub use api::*;
 pub use auth::{
@@ -27,3 +28,4 @@ pub use session::{
     PermissionMode, Runtime, SessionStatus, SessionView, TurnStopReason, WorkspaceSpec,
 };
 pub use usage::Usage;
+pub use webhook::{WebhookAck, WebhookOutcome};

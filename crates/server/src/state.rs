@@ -7,6 +7,7 @@ use agentd_store::{CredentialVault, MasterKey};
 
 use crate::auth::{AuthConfig, AuthState};
 use crate::metrics::Metrics;
+use crate::webhooks::GitHubWebhooks;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +18,8 @@ pub struct AppState {
     /// server was started without one (the credential routes then answer
     /// 503).
     pub vault: Option<CredentialVault>,
+    /// GitHub webhooks; `None` (no secret configured) turns the route off.
+    pub webhooks: Option<Arc<GitHubWebhooks>>,
 }
 
 impl AppState {
@@ -30,12 +33,19 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             auth: Arc::new(AuthState::new(auth)),
             vault: None,
+            webhooks: None,
         }
     }
 
     /// Stores per-user credentials encrypted under `key`.
     pub fn with_master_key(mut self, key: MasterKey) -> Self {
         self.vault = Some(CredentialVault::new(self.manager.store().clone(), key));
+        self
+    }
+
+    /// Turns on `POST /api/v1/webhooks/github`.
+    pub fn with_github_webhooks(mut self, webhooks: GitHubWebhooks) -> Self {
+        self.webhooks = Some(Arc::new(webhooks));
         self
     }
 }

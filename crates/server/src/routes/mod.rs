@@ -10,4 +10,5 @@ pub(crate) mod tasks;
 pub(crate) mod tokens;
 pub(crate) mod users;
 pub(crate) mod web;
+pub(crate) mod webhooks;
 pub(crate) mod ws;
