@@ -116,3 +116,68 @@ impl CleanupArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> WebhookArgs {
+        WebhookArgs {
+            github_webhook_secret: None,
+            github_webhook_handle: None,
+            github_webhook_label: None,
+            github_webhook_owner: None,
+            github_webhook_permission_mode: None,
+            github_clone_url: None,
+        }
+    }
+
+    fn file(text: &str) -> FileWebhooks {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn no_secret_means_no_webhooks() {
+        assert!(args().config(&FileWebhooks::default()).unwrap().is_none());
+        assert!(args().config(&file("secret = \"\"")).unwrap().is_none());
+    }
+
+    #[test]
+    fn flags_win_over_the_file_which_wins_over_defaults() {
+        let from_file = file(
+            "secret = \"file-secret-value\"\nhandle = \"@bot\"\nlabel = \"\"\n\
+             permission_mode = \"acceptEdits\"\nclone_url = \"file:///git/{full_name}.git\"",
+        );
+        let cfg = args().config(&from_file).unwrap().unwrap();
+        assert_eq!(cfg.secret, "file-secret-value");
+        assert_eq!(cfg.handle, "@bot");
+        assert_eq!(cfg.label, None, "an empty label turns labels off");
+        assert_eq!(cfg.owner, "admin");
+        assert_eq!(
+            cfg.permission_mode,
+            agentd_protocol::PermissionMode::AcceptEdits
+        );
+        assert_eq!(cfg.clone_url, "file:///git/{full_name}.git");
+
+        let mut flags = args();
+        flags.github_webhook_secret = Some(SecretArg("flag-secret-value".into()));
+        flags.github_webhook_owner = Some("robot".into());
+        flags.github_webhook_label = Some("ai".into());
+        let cfg = flags.config(&from_file).unwrap().unwrap();
+        assert_eq!(cfg.secret, "flag-secret-value");
+        assert_eq!(cfg.owner, "robot");
+        assert_eq!(cfg.label.as_deref(), Some("ai"));
+        assert_eq!(cfg.handle, "@bot");
+    }
+
+    #[test]
+    fn unusable_settings_stop_the_start() {
+        let err = args()
+            .config(&file(
+                "secret = \"s3cret-value\"\nclone_url = \"https://x/y.git\"",
+            ))
+            .unwrap_err();
+        assert!(err.to_string().contains("clone URL"), "{err}");
+        assert!(toml::from_str::<FileWebhooks>("secrets = \"x\"").is_err());
+    }
+}

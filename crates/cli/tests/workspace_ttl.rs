@@ -85,6 +85,17 @@ async fn expired_worktrees_of_finished_sessions_are_removed_and_unsaved_work_kep
         .to_string_lossy()
         .into_owned();
     assert!(!branches.contains(&clean_short), "{branches}");
+    // Its session says why it takes no more work (the sweep records the
+    // removal right after it).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, answer) = server
+        .post(
+            &format!("/api/v1/sessions/{clean}/messages"),
+            serde_json::json!({"text": "more"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["error"]["code"], "conflict");
 
     // Still running although past the TTL: kept.
     let (_, session) = server.get(&format!("/api/v1/sessions/{running}")).await;

@@ -111,6 +111,19 @@ impl SessionManager {
 /// skip it instead of finding its worktree gone every time.
 const SWEPT: &str = "workspace_removed";
 
+/// A session whose worktree the cleanup removed takes no more messages:
+/// its agent would find no workspace.
+pub(crate) fn check_workspace_kept(record: &agentd_store::SessionRecord) -> Result<(), CoreError> {
+    if swept(record) {
+        return Err(CoreError::Conflict(
+            "this session's workspace was removed after it went unused past the TTL; \
+             start a new session"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 fn swept(record: &agentd_store::SessionRecord) -> bool {
     record
         .runtime_state
