@@ -14,7 +14,7 @@ use clap::Args;
 /// A secret flag value: `Debug` never shows it, and `--help` never shows the
 /// environment's value.
 #[derive(Clone)]
-pub struct SecretArg(String);
+pub struct SecretArg(pub(crate) String);
 
 impl std::str::FromStr for SecretArg {
     type Err = std::convert::Infallible;

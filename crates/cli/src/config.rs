@@ -63,6 +63,11 @@ struct FileConfig {
     hooks: Option<toml::Value>,
     /// Signs HTTP hook bodies (`X-Agentd-Signature-256: sha256=<hex>`).
     hooks_secret: Option<String>,
+    workspace_ttl_secs: Option<u64>,
+    workspace_cleanup_interval_secs: Option<u64>,
+    /// `[github_webhooks]`: see `serve_options`.
+    #[serde(default)]
+    github_webhooks: crate::serve_options::FileWebhooks,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,6 +99,11 @@ pub struct Config {
     pub hooks_secret: Option<agentd_store::Secret>,
     /// From the config file; `agentd serve` lets its flag win.
     pub max_upload_bytes: Option<u64>,
+    /// The file's values for `serve`-only settings; `serve_options` merges
+    /// them under flags and environment.
+    pub workspace_ttl_secs: Option<u64>,
+    pub workspace_cleanup_interval_secs: Option<u64>,
+    pub github_webhooks: crate::serve_options::FileWebhooks,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
@@ -129,6 +139,9 @@ impl Config {
                 .filter(|s| !s.is_empty())
                 .map(agentd_store::Secret::new),
             max_upload_bytes: file.max_upload_bytes,
+            workspace_ttl_secs: file.workspace_ttl_secs,
+            workspace_cleanup_interval_secs: file.workspace_cleanup_interval_secs,
+            github_webhooks: file.github_webhooks,
         })
     }
 
@@ -223,7 +236,7 @@ fn read_file(path: &Path) -> Result<FileConfig> {
 
 /// Where tasks open pull requests: `GITHUB_TOKEN` (as GitHub's own tools
 /// read it) and `AGENTD_GITHUB_API_URL` (GitHub Enterprise, tests).
-fn github_settings() -> Option<agentd_core::GitHubSettings> {
+pub fn github_settings() -> Option<agentd_core::GitHubSettings> {
     let token = std::env::var("GITHUB_TOKEN")
         .ok()
         .filter(|t| !t.is_empty())?;

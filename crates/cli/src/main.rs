@@ -9,6 +9,7 @@ mod redact;
 mod render;
 mod run;
 mod serve;
+mod serve_options;
 
 use std::process::ExitCode;
 
@@ -24,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the server: API, event streams and (soon) the web UI.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Run one agent task in the terminal and stream its events.
     Run(run::RunArgs),
     /// Print the OpenAPI document.
@@ -47,7 +48,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::serve(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Serve(args) => serve::serve(*args).await.map(|()| ExitCode::SUCCESS),
             Command::Run(args) => run::run(args).await,
             Command::Admin(args) => admin::admin(args).await,
             Command::Openapi => {

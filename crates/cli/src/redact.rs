@@ -27,6 +27,7 @@ const SECRET_ENV: &[&str] = &[
     "AGENTD_MASTER_KEY",
     "AGENTD_GITHUB_CLIENT_SECRET",
     "GITHUB_TOKEN",
+    "AGENTD_GITHUB_WEBHOOK_SECRET",
 ];
 
 static KNOWN: RwLock<Vec<String>> = RwLock::new(Vec::new());

@@ -20,14 +20,20 @@ pub struct ServeArgs {
     pub max_upload_bytes: Option<u64>,
     #[command(flatten)]
     pub auth: crate::auth_args::AuthArgs,
+    #[command(flatten)]
+    pub webhooks: crate::serve_options::WebhookArgs,
+    #[command(flatten)]
+    pub cleanup: crate::serve_options::CleanupArgs,
 }
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
     init_tracing();
     args.auth.register_secrets();
-    // Refuse bad auth settings before opening anything.
+    // Refuse bad auth and webhook settings before opening anything.
     args.auth.config()?;
     let config = Config::load(&args.common, args.listen)?;
+    let webhooks = args.webhooks.config(&config.github_webhooks)?;
+    let cleanup = args.cleanup.config(&config);
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let master_key = args.auth.master_key(&config.data_dir)?;
@@ -40,13 +46,18 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     // Scripts and tests read this line to find the port.
     println!("agentd listening on http://{addr}");
     tracing::info!(%addr, database = manager.store().backend().as_str(), "agentd serving");
-    let state = agentd_server::AppState::with_auth(manager.clone(), args.auth.config()?)
+    let mut state = agentd_server::AppState::with_auth(manager.clone(), args.auth.config()?)
         .with_master_key(master_key)
         .with_max_upload_bytes(
             args.max_upload_bytes
                 .or(config.max_upload_bytes)
                 .unwrap_or(agentd_server::DEFAULT_MAX_UPLOAD_BYTES),
         );
+    if let Some(webhooks) = webhooks {
+        state = state.with_github_webhooks(webhooks);
+        agentd_server::webhooks::resume_replies(&state).await;
+    }
+    let _cleanup = manager.spawn_workspace_cleanup(cleanup);
     agentd_server::serve(listener, state, shutdown_signal())
         .await
         .context("server error")?;

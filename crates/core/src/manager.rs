@@ -255,7 +255,7 @@ impl SessionManager {
     ) -> Result<InputAccepted, CoreError> {
         self.check_open()?;
         validate_text(&text, "text")?;
-        self.record(id).await?;
+        crate::cleanup::check_workspace_kept(&self.record(id).await?)?;
         self.enqueue(id, InputKind::Message, text).await
     }
 
@@ -264,7 +264,7 @@ impl SessionManager {
     pub async fn steer(&self, id: SessionId, text: String) -> Result<InputAccepted, CoreError> {
         self.check_open()?;
         validate_text(&text, "text")?;
-        self.record(id).await?;
+        crate::cleanup::check_workspace_kept(&self.record(id).await?)?;
         self.enqueue(id, InputKind::Steer, text).await
     }
 

@@ -6,7 +6,7 @@ use agentd_protocol::event::{FileStat, TaskResult};
 use agentd_protocol::session::GitSource;
 use agentd_protocol::{
     CreateSessionRequest, CreateTaskRequest, CredentialProvider, EventData, PermissionMode,
-    SessionId, SessionStatus, TaskList, TaskView, TurnStopReason, WorkspaceSpec,
+    PullRequestState, SessionId, SessionStatus, TaskList, TaskView, TurnStopReason, WorkspaceSpec,
 };
 use agentd_store::SessionRecord;
 use agentd_workspace::{PushTarget, WorkspaceKind};
@@ -28,6 +28,11 @@ pub(crate) struct TaskState {
     open_pr: bool,
     github_repo: Option<String>,
     result: Option<TaskResult>,
+    /// The pull request the task opened, and where it stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pr_number: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pr_state: Option<PullRequestState>,
 }
 
 pub(crate) fn state(record: &SessionRecord) -> Option<TaskState> {
@@ -42,6 +47,7 @@ fn view(record: &SessionRecord) -> Option<TaskView> {
         base_branch: task.base_branch,
         status: record.status,
         result: task.result,
+        pr_state: task.pr_state,
         session: crate::workspace::view(record),
     })
 }
@@ -78,6 +84,8 @@ impl SessionManager {
             open_pr: req.open_pr.unwrap_or(true),
             github_repo: req.github_repo.clone(),
             result: None,
+            pr_number: None,
+            pr_state: None,
         };
         let session = CreateSessionRequest {
             prompt: req.prompt,
@@ -132,20 +140,14 @@ pub(crate) async fn finish(turn: &mut Turn<'_>, end: &mut TurnEnd) {
         cost_usd: turn.record.usage.cost_usd,
         ..TaskResult::default()
     };
-    if succeeded {
-        deliver(turn, &task, &mut result).await;
+    if succeeded && let Some(number) = deliver(turn, &task, &mut result).await {
+        task.pr_number = Some(number);
+        task.pr_state = Some(PullRequestState::Open);
     }
     turn.emit(EventData::TaskResult(result.clone())).await;
     let error = result.error.clone();
     task.result = Some(result);
-    if let Ok(value) = serde_json::to_value(&task) {
-        let mut state = match turn.record.runtime_state.take() {
-            Some(Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
-        };
-        state.insert(KEY.to_owned(), value);
-        turn.record.runtime_state = Some(Value::Object(state));
-    }
+    put_state(&mut turn.record, &task);
     match (succeeded, error) {
         (true, None) => {
             end.status = SessionStatus::Completed;
@@ -166,13 +168,24 @@ pub(crate) async fn finish(turn: &mut Turn<'_>, end: &mut TurnEnd) {
     }
 }
 
-/// Commit, push and open the pull request, filling `result`.
-async fn deliver(turn: &Turn<'_>, task: &TaskState, result: &mut TaskResult) {
-    let Some(prepared) = crate::workspace::prepared(&turn.record) else {
-        return;
-    };
+/// Writes the task's state back into the session's engine state.
+pub(crate) fn put_state(record: &mut SessionRecord, task: &TaskState) {
+    if let Ok(value) = serde_json::to_value(task) {
+        let mut state = match record.runtime_state.take() {
+            Some(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        state.insert(KEY.to_owned(), value);
+        record.runtime_state = Some(Value::Object(state));
+    }
+}
+
+/// Commit, push and open the pull request, filling `result`; the number of
+/// the pull request when one is open for the work.
+async fn deliver(turn: &Turn<'_>, task: &TaskState, result: &mut TaskResult) -> Option<u64> {
+    let prepared = crate::workspace::prepared(&turn.record)?;
     if matches!(prepared.kind, WorkspaceKind::Plain) {
-        return;
+        return None;
     }
     let inner = &turn.manager.inner;
     let message = format!(
@@ -200,7 +213,7 @@ async fn deliver(turn: &Turn<'_>, task: &TaskState, result: &mut TaskResult) {
         Ok(finished) => finished,
         Err(e) => {
             result.error = Some(format!("could not commit and push the work: {e}"));
-            return;
+            return None;
         }
     };
     result.branch = Some(finished.branch.clone());
@@ -216,25 +229,25 @@ async fn deliver(turn: &Turn<'_>, task: &TaskState, result: &mut TaskResult) {
         })
         .collect();
     if !task.open_pr || !finished.pushed || finished.no_changes {
-        return;
+        return None;
     }
     let (api_url, token) = match (&own_token, &inner.config.github) {
         (Some(own), _) => (inner.config.github_api_url.as_str(), own.expose()),
         (None, Some(server)) => (server.api_url.as_str(), server.token.as_str()),
-        (None, None) => return,
+        (None, None) => return None,
     };
     let repo = task.github_repo.as_deref().unwrap_or(&task.repo);
     let Some((owner, name)) = agentd_github::parse_repo(repo) else {
         result.error = Some(format!(
             "{repo} is not a GitHub repository; no pull request was opened"
         ));
-        return;
+        return None;
     };
     let client = match agentd_github::GitHubClient::with_base_url(api_url, token) {
         Ok(client) => client,
         Err(e) => {
             result.error = Some(format!("GitHub is not usable: {e}"));
-            return;
+            return None;
         }
     };
     let pull = agentd_github::NewPullRequest {
@@ -253,7 +266,22 @@ async fn deliver(turn: &Turn<'_>, task: &TaskState, result: &mut TaskResult) {
         draft: false,
     };
     match client.create_pull_request(&owner, &name, &pull).await {
-        Ok(pr) => result.pr_url = Some(pr.html_url),
-        Err(e) => result.error = Some(format!("could not open the pull request: {e}")),
+        Ok(pr) => {
+            result.pr_url = Some(pr.html_url);
+            // So a `pull_request` closed webhook finds this task.
+            let repo = format!("{owner}/{name}");
+            if let Err(e) = inner
+                .store
+                .link_task_pull_request(&repo, pr.number, turn.id)
+                .await
+            {
+                tracing::warn!(id = %turn.id, error = %e, "cannot remember the task's pull request");
+            }
+            Some(pr.number)
+        }
+        Err(e) => {
+            result.error = Some(format!("could not open the pull request: {e}"));
+            None
+        }
     }
 }

@@ -130,7 +130,22 @@ pub struct TaskView {
     pub status: SessionStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<crate::event::TaskResult>,
+    /// The state of the pull request the task opened, once it has one:
+    /// `open`, then `merged` or `closed` when GitHub says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_state: Option<PullRequestState>,
     pub session: SessionView,
+}
+
+/// Where a task's pull request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PullRequestState {
+    Open,
+    /// Merged: the task is `completed`.
+    Merged,
+    /// Closed without merging: the task is `cancelled`.
+    Closed,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -55,6 +55,11 @@ pub enum ErrorCode {
     NotAFile,
     NotADirectory,
     ShareExpired,
+    // Webhook errors.
+    /// A webhook delivery's signature is missing, malformed or wrong.
+    InvalidSignature,
+    /// The webhook route is off: no secret is configured.
+    WebhookNotConfigured,
 }
 
 impl ErrorCode {
@@ -100,6 +105,8 @@ impl ErrorCode {
             Self::NotAFile => "not_a_file",
             Self::NotADirectory => "not_a_directory",
             Self::ShareExpired => "share_expired",
+            Self::InvalidSignature => "invalid_signature",
+            Self::WebhookNotConfigured => "webhook_not_configured",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod files;
 pub mod ids;
 pub mod session;
 pub mod usage;
+pub mod webhook;
 
 pub use api::*;
 pub use auth::{
@@ -35,3 +36,4 @@ pub use usage::{
     BudgetExceeded, BudgetMetric, BudgetScope, Limits, QuotaView, SessionBudget, Usage, UsageList,
     UsageWindow, UserUsage,
 };
+pub use webhook::{WebhookAck, WebhookOutcome};

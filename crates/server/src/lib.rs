@@ -15,12 +15,14 @@ mod metrics;
 mod openapi;
 mod routes;
 mod state;
+pub mod webhooks;
 
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use openapi::openapi_json;
 pub use routes::credentials::resolve as resolve_credential;
 pub use state::{AppState, DEFAULT_MAX_UPLOAD_BYTES};
+pub use webhooks::GitHubWebhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -7,7 +7,7 @@ use utoipa_axum::routes;
 
 use crate::routes::{
     approvals, audit, auth, credentials, events, files, github, sessions, settings, shares, tasks,
-    tokens, usage, users, web, ws,
+    tokens, usage, users, web, webhooks, ws,
 };
 use crate::state::AppState;
 
@@ -36,6 +36,7 @@ use crate::state::AppState;
         (name = "audit", description = "The audit log"),
         (name = "usage", description = "Token and cost usage, quotas and spend caps"),
         (name = "settings", description = "The caller's own Claude Code settings (hooks, permission rules)"),
+        (name = "webhooks", description = "Deliveries from GitHub, authenticated by their signature"),
     )
 )]
 struct ApiDoc;
@@ -110,6 +111,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(usage::my_usage))
         .routes(routes!(usage::all_usage))
         .routes(routes!(usage::get_quotas, usage::put_quotas))
+        .routes(routes!(webhooks::github_webhook))
         .route("/api/v1/openapi.json", axum::routing::get(serve_openapi))
 }
 

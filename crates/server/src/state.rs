@@ -7,6 +7,7 @@ use agentd_store::{CredentialVault, MasterKey};
 
 use crate::auth::{AuthConfig, AuthState};
 use crate::metrics::Metrics;
+use crate::webhooks::GitHubWebhooks;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,6 +20,8 @@ pub struct AppState {
     pub vault: Option<CredentialVault>,
     /// Largest file accepted by `PUT …/files/content`.
     pub max_upload_bytes: u64,
+    /// GitHub webhooks; `None` (no secret configured) turns the route off.
+    pub webhooks: Option<Arc<GitHubWebhooks>>,
 }
 
 /// The default upload limit: 25 MiB.
@@ -36,6 +39,7 @@ impl AppState {
             auth: Arc::new(AuthState::new(auth)),
             vault: None,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            webhooks: None,
         }
     }
 
@@ -48,6 +52,12 @@ impl AppState {
     /// Stores per-user credentials encrypted under `key`.
     pub fn with_master_key(mut self, key: MasterKey) -> Self {
         self.vault = Some(CredentialVault::new(self.manager.store().clone(), key));
+        self
+    }
+
+    /// Turns on `POST /api/v1/webhooks/github`.
+    pub fn with_github_webhooks(mut self, webhooks: GitHubWebhooks) -> Self {
+        self.webhooks = Some(Arc::new(webhooks));
         self
     }
 }

@@ -39,6 +39,11 @@ const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0004_quotas.sql"),
     ),
     (
+        5,
+        "github webhooks",
+        include_str!("../migrations/sqlite/0005_github_webhooks.sql"),
+    ),
+    (
         6,
         "shares",
         include_str!("../migrations/sqlite/0006_shares.sql"),
@@ -70,6 +75,11 @@ const POSTGRES: &[Embedded] = &[
         4,
         "quotas",
         include_str!("../migrations/postgres/0004_quotas.sql"),
+    ),
+    (
+        5,
+        "github webhooks",
+        include_str!("../migrations/postgres/0005_github_webhooks.sql"),
     ),
     (
         6,

@@ -62,6 +62,8 @@ fn is_public(path: &str) -> bool {
                 | "/api/v1/auth/session"
                 | "/api/v1/auth/github/start"
                 | "/api/v1/auth/github/callback"
+                // Authenticated by its HMAC signature instead.
+                | "/api/v1/webhooks/github"
         )
 }
 

@@ -15,4 +15,5 @@ pub(crate) mod tokens;
 pub(crate) mod usage;
 pub(crate) mod users;
 pub(crate) mod web;
+pub(crate) mod webhooks;
 pub(crate) mod ws;

@@ -1,0 +1,60 @@
+//! A task's pull request closed on GitHub: merged means the task is done
+//! (`completed`), closed without merging means its work was turned down
+//! (`cancelled`). The webhook route learns it; this records it.
+
+use agentd_protocol::{PullRequestState, SessionStatus, TaskView};
+
+use crate::access::Reach;
+use crate::error::CoreError;
+use crate::manager::SessionManager;
+
+impl SessionManager {
+    /// Marks the task that opened pull request `number` of `repo`
+    /// (`owner/name`) as merged or closed. `None` when no task opened it.
+    ///
+    /// While a follow-up turn runs, only the pull request's state is
+    /// recorded: the turn decides the session's status when it ends.
+    pub async fn pull_request_closed(
+        &self,
+        repo: &str,
+        number: u64,
+        merged: bool,
+    ) -> Result<Option<TaskView>, CoreError> {
+        let Some(id) = self.inner.store.task_for_pull_request(repo, number).await? else {
+            return Ok(None);
+        };
+        let live = self.live(id);
+        // Held so no turn starts (and later overwrites the record) meanwhile.
+        let live_state = live.state.lock().await;
+        let mut record = match self.inner.store.get_session(id).await? {
+            Some(record) => record,
+            None => return Ok(None),
+        };
+        let Some(mut task) = crate::task::state(&record) else {
+            return Ok(None);
+        };
+        let (pr_state, status, reason) = if merged {
+            (
+                PullRequestState::Merged,
+                SessionStatus::Completed,
+                format!("pull request #{number} was merged"),
+            )
+        } else {
+            (
+                PullRequestState::Closed,
+                SessionStatus::Cancelled,
+                format!("pull request #{number} was closed without merging"),
+            )
+        };
+        task.pr_number = Some(number);
+        task.pr_state = Some(pr_state);
+        crate::task::put_state(&mut record, &task);
+        if live_state.running {
+            self.inner.store.update_session(&record).await?;
+        } else {
+            crate::status::change_status(&self.inner, &mut record, status, Some(reason)).await?;
+        }
+        drop(live_state);
+        self.task_within(id, Reach::All).await.map(Some)
+    }
+}
