@@ -53,6 +53,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         permission_mode: args.common.permission_mode,
         title: None,
         max_turns: None,
+        mcp_servers: None,
     };
     let session = manager.create_session(request, None).await?;
     let id = session.id;

@@ -19,6 +19,8 @@ mod driver;
 mod error;
 mod log;
 mod manager;
+mod mcp_servers;
+mod mcp_session;
 mod permission;
 mod recovery;
 mod sample;

@@ -87,6 +87,7 @@ impl SessionManager {
             permission_mode: Some(req.permission_mode.unwrap_or(PermissionMode::Unattended)),
             title: req.title,
             max_turns: None,
+            mcp_servers: None,
         };
         let state = serde_json::to_value(&task).map_err(|e| CoreError::Invalid(e.to_string()))?;
         let created = self.create(session, owner_id, Some((KEY, state))).await?;

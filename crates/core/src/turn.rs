@@ -69,6 +69,8 @@ pub(crate) struct Turn<'a> {
     pub(crate) denied: u32,
     /// The model's last words in the turn (a task's summary).
     pub(crate) final_text: Option<String>,
+    /// The session's MCP tools for this turn (builtin runtime).
+    pub(crate) mcp_tools: Vec<Arc<dyn agentd_tools::Tool>>,
 }
 
 pub(crate) async fn run_turn(
@@ -95,6 +97,7 @@ pub(crate) async fn run_turn(
         usage: Usage::default(),
         denied: 0,
         final_text: None,
+        mcp_tools: Vec::new(),
     };
     let end = match turn.run(input).await {
         Ok(end) => end,
@@ -113,7 +116,9 @@ pub(crate) async fn run_turn(
             }
         }
     };
+    let status = end.status;
     turn.finish(end).await;
+    crate::mcp_session::after_turn(manager, live, status).await;
 }
 
 impl Turn<'_> {

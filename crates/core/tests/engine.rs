@@ -36,6 +36,7 @@ impl Engine {
     async fn create(&self, prompt: &str, max_turns: Option<u32>) -> SessionId {
         let req = CreateSessionRequest {
             max_turns,
+            mcp_servers: None,
             ..common::request(self.workspace.path(), prompt, Runtime::Builtin, None)
         };
         self.manager.create_session(req, None).await.unwrap().id

@@ -27,6 +27,12 @@ pub struct CreateSessionRequest {
     /// Overrides the server's limit on model requests per turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_turns: Option<u32>,
+    /// MCP servers whose tools the agent gets (as `mcp__<server>__<tool>`):
+    /// names of the caller's saved servers and/or inline entries in the
+    /// `.mcp.json` style (`{"name", "command", "args", "env"}` or
+    /// `{"name", "type": "http", "url", "headers"}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_servers: Option<Vec<crate::SessionMcpServer>>,
 }
 
 /// `POST /api/v1/sessions/{id}/messages` and `/steer`.

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod mcp;
 pub mod session;
 pub mod usage;
 
@@ -23,6 +24,10 @@ pub use auth::{
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use event::{EventData, EventEnvelope};
 pub use ids::SessionId;
+pub use mcp::{
+    McpCheckResult, McpImportResult, McpServerInput, McpServerList, McpServerView, McpToolView,
+    McpTransportKind, SessionMcpServer,
+};
 pub use session::{
     PermissionMode, Runtime, SessionStatus, SessionView, TurnStopReason, WorkspaceSpec,
 };

@@ -124,6 +124,7 @@ mod tests {
             permission_mode: None,
             title: None,
             max_turns: None,
+            mcp_servers: None,
         };
         let id = manager.create_session(req, None).await.unwrap().id;
         // A reader whose queue holds one item and who reads nothing until the

@@ -6,7 +6,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    approvals, audit, auth, credentials, events, github, sessions, tasks, tokens, users, web, ws,
+    approvals, audit, auth, credentials, events, github, mcp_servers, sessions, tasks, tokens, users,
+    web, ws,
 };
 use crate::state::AppState;
 
@@ -32,6 +33,7 @@ use crate::state::AppState;
         (name = "users", description = "Accounts (admins only)"),
         (name = "credentials", description = "The caller's own model and GitHub keys, encrypted at rest"),
         (name = "audit", description = "The audit log"),
+        (name = "mcp", description = "The caller's MCP servers: saved configurations (secrets encrypted), health checks, .mcp.json import and export"),
     )
 )]
 struct ApiDoc;
@@ -94,6 +96,18 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::disable_user))
         .routes(routes!(users::unlock_user))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(
+            mcp_servers::list_mcp_servers,
+            mcp_servers::create_mcp_server
+        ))
+        .routes(routes!(
+            mcp_servers::get_mcp_server,
+            mcp_servers::update_mcp_server,
+            mcp_servers::delete_mcp_server
+        ))
+        .routes(routes!(mcp_servers::check_mcp_server))
+        .routes(routes!(mcp_servers::export_mcp_servers))
+        .routes(routes!(mcp_servers::import_mcp_servers))
         .route("/api/v1/openapi.json", axum::routing::get(serve_openapi))
 }
 

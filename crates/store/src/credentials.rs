@@ -247,6 +247,34 @@ impl CredentialVault {
         Ok(n > 0)
     }
 
+    /// Encrypts `plain` under the master key, bound to `aad`:
+    /// (nonce, ciphertext), both base64.
+    pub(crate) fn seal(&self, plain: &[u8], aad: &[u8]) -> Result<(String, String), StoreError> {
+        let nonce = Nonce::generate();
+        let sealed = self
+            .key
+            .cipher()
+            .encrypt(&nonce, Payload { msg: plain, aad })
+            .map_err(|_| StoreError::Invalid("the secret cannot be encrypted".into()))?;
+        Ok((B64.encode(nonce.as_slice()), B64.encode(&sealed)))
+    }
+
+    /// The inverse of [`seal`](Self::seal); `None` when the row does not
+    /// decrypt (another master key, tampering, a row moved to another owner).
+    pub(crate) fn open(&self, nonce: &str, sealed: &str, aad: &[u8]) -> Option<Vec<u8>> {
+        let nonce = B64.decode(nonce).ok()?;
+        let nonce = Nonce::try_from(nonce.as_slice()).ok()?;
+        let sealed = B64.decode(sealed).ok()?;
+        self.key
+            .cipher()
+            .decrypt(&nonce, Payload { msg: &sealed, aad })
+            .ok()
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The user's own secret for `provider`, decrypted. A row that does not
     /// decrypt (another master key, or tampering) is `Corrupt`.
     pub async fn resolve(

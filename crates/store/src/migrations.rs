@@ -33,6 +33,11 @@ const SQLITE: &[Embedded] = &[
         "web credentials",
         include_str!("../migrations/sqlite/0003_web_credentials.sql"),
     ),
+    (
+        8,
+        "mcp servers",
+        include_str!("../migrations/sqlite/0008_mcp_servers.sql"),
+    ),
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -50,6 +55,11 @@ const POSTGRES: &[Embedded] = &[
         3,
         "web credentials",
         include_str!("../migrations/postgres/0003_web_credentials.sql"),
+    ),
+    (
+        8,
+        "mcp servers",
+        include_str!("../migrations/postgres/0008_mcp_servers.sql"),
     ),
 ];
 

@@ -114,6 +114,7 @@ pub fn request(
         permission_mode: None,
         title: None,
         max_turns: None,
+        mcp_servers: None,
     }
 }
 

@@ -5,6 +5,7 @@ pub(crate) mod credentials;
 pub(crate) mod events;
 pub(crate) mod github;
 pub(crate) mod health;
+pub(crate) mod mcp_servers;
 pub(crate) mod sessions;
 pub(crate) mod tasks;
 pub(crate) mod tokens;
