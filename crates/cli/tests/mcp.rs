@@ -55,7 +55,10 @@ async fn saved_servers(backend: Backend) {
         )
         .await;
     assert_eq!(status, 400);
-    assert!(err["error"]["message"].as_str().unwrap().contains("`__`"), "{err}");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("`__`"),
+        "{err}"
+    );
 
     // Changing the args without retyping the secret keeps it.
     let (status, updated) = send(
@@ -116,7 +119,11 @@ async fn saved_servers(backend: Backend) {
 
     // Another member sees none of it, and imports the export as their own.
     let bob = server.member("bob").await;
-    let (status, _) = send(bob.http.get(server.url(&format!("/api/v1/mcp/servers/{id}")))).await;
+    let (status, _) = send(
+        bob.http
+            .get(server.url(&format!("/api/v1/mcp/servers/{id}"))),
+    )
+    .await;
     assert_eq!(status, 404);
     let (status, _) = send(
         bob.http
@@ -153,7 +160,10 @@ async fn saved_servers(backend: Backend) {
         )
         .await;
     assert_eq!(status, 400);
-    assert!(err["error"]["message"].as_str().unwrap().contains("old"), "{err}");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("old"),
+        "{err}"
+    );
 
     let res = server
         .http
@@ -206,7 +216,10 @@ async fn builtin_sessions_call_mcp_tools_under_the_permission_rules() {
 
     // A saved server by name: the model sees its tools and gets the real
     // result of a call, in two turns over one connection.
-    fake.push(turn().tool_use("mcp__everything__echo", json!({"message": "hello from agentd"})));
+    fake.push(turn().tool_use(
+        "mcp__everything__echo",
+        json!({"message": "hello from agentd"}),
+    ));
     fake.push(turn().text("The server said hello."));
     let workspace = tempfile::tempdir().unwrap();
     let (status, created) = server
@@ -273,7 +286,10 @@ async fn builtin_sessions_call_mcp_tools_under_the_permission_rules() {
     let result = tool_result(&requests[5]).unwrap();
     assert_eq!(result["is_error"], true, "{result}");
     assert!(
-        result["content"].as_str().unwrap().contains("permission denied"),
+        result["content"]
+            .as_str()
+            .unwrap()
+            .contains("permission denied"),
         "{result}"
     );
     let events = server.events(&denied_id).await;
@@ -312,7 +328,10 @@ async fn builtin_sessions_call_mcp_tools_under_the_permission_rules() {
         )
         .await;
     assert_eq!(status, 400);
-    assert!(err["error"]["message"].as_str().unwrap().contains("nope"), "{err}");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("nope"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -350,9 +369,7 @@ async fn the_claude_code_runtime_gets_the_servers_through_mcp_config() {
         .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
-    let done = server
-        .wait_status(&id, &["idle", "failed"])
-        .await;
+    let done = server.wait_status(&id, &["idle", "failed"]).await;
     assert_eq!(done["status"], "idle", "{done}\n{}", server.log());
     let requests = fake.message_requests();
     // The CLI offers MCP tools (by name, possibly as deferred tools).
@@ -364,13 +381,14 @@ async fn the_claude_code_runtime_gets_the_servers_through_mcp_config() {
         .iter()
         .find_map(tool_result)
         .expect("a tool result");
-    assert!(
-        result.to_string().contains("Echo: from claude"),
-        "{result}"
-    );
+    assert!(result.to_string().contains("Echo: from claude"), "{result}");
     // The secret went to the server through a private file, not argv.
     assert!(!server.log().contains(SECRET));
-    let _ = server.http.delete(server.url(&format!("/api/v1/sessions/{id}"))).send().await;
+    let _ = server
+        .http
+        .delete(server.url(&format!("/api/v1/sessions/{id}")))
+        .send()
+        .await;
 }
 
 async fn mcp_client(
@@ -412,9 +430,11 @@ async fn an_mcp_client_drives_agentd() {
         .anon
         .post(server.url("/mcp"))
         .header("accept", "application/json, text/event-stream")
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "x", "version": "1"}}}))
+            "clientInfo": {"name": "x", "version": "1"}}}),
+        )
         .send()
         .await
         .unwrap();
@@ -486,7 +506,9 @@ async fn an_mcp_client_drives_agentd() {
     };
     assert!(
         events.iter().any(|e| e["type"] == "message.completed"
-            && e["data"]["content"].to_string().contains("Answered the follow-up.")),
+            && e["data"]["content"]
+                .to_string()
+                .contains("Answered the follow-up.")),
         "{events:?}"
     );
 
@@ -507,7 +529,10 @@ async fn an_mcp_client_drives_agentd() {
     ] {
         let (ok, err) = call(&other, tool, args).await;
         assert!(!ok, "{tool}: {err}");
-        assert!(err.as_str().unwrap().starts_with("not_found"), "{tool}: {err}");
+        assert!(
+            err.as_str().unwrap().starts_with("not_found"),
+            "{tool}: {err}"
+        );
     }
 
     // A read-only token may look but not act.

@@ -148,9 +148,7 @@ async fn mcp_config_file(
     }
     let document = agentd_mcp::to_claude_mcp_config(&configs);
     let write = || -> std::io::Result<(tempfile::TempDir, std::path::PathBuf)> {
-        let dir = tempfile::Builder::new()
-            .prefix("agentd-mcp-")
-            .tempdir()?;
+        let dir = tempfile::Builder::new().prefix("agentd-mcp-").tempdir()?;
         let path = dir.path().join("mcp.json");
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);

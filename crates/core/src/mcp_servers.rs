@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 
 use agentd_mcp::{McpServerConfig, McpTimeouts, McpTransport, Secret};
 use agentd_protocol::{
-    McpCheckResult, McpImportResult, McpServerInput, McpServerView, McpToolView,
-    McpTransportKind,
+    McpCheckResult, McpImportResult, McpServerInput, McpServerView, McpToolView, McpTransportKind,
 };
 use agentd_store::{CredentialVault, McpServerRecord, McpServerSecrets};
 
@@ -42,7 +41,10 @@ pub(crate) fn config_from_input(input: &McpServerInput) -> Result<McpServerConfi
     let transport = match kind {
         McpTransportKind::Stdio => {
             if input.url.is_some() || input.headers.is_some() {
-                return Err(invalid(&input.name, "a stdio server takes no `url` or `headers`"));
+                return Err(invalid(
+                    &input.name,
+                    "a stdio server takes no `url` or `headers`",
+                ));
             }
             McpTransport::Stdio {
                 command: input.command.clone().unwrap_or_default(),
@@ -142,10 +144,9 @@ pub(crate) fn join(
             headers: wrap(&secrets.headers),
         },
         other => {
-            return Err(CoreError::Store(agentd_store::StoreError::Corrupt(format!(
-                "MCP server {}: unknown transport {other:?}",
-                record.id
-            ))));
+            return Err(CoreError::Store(agentd_store::StoreError::Corrupt(
+                format!("MCP server {}: unknown transport {other:?}", record.id),
+            )));
         }
     };
     Ok(McpServerConfig {
@@ -201,7 +202,11 @@ impl SessionManager {
         Ok(records.iter().map(view).collect())
     }
 
-    pub async fn get_mcp_server(&self, user_id: &str, id: &str) -> Result<McpServerView, CoreError> {
+    pub async fn get_mcp_server(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<McpServerView, CoreError> {
         let record = self.vault()?.get_mcp_server(user_id, id).await?;
         record.as_ref().map(view).ok_or_else(not_found)
     }
@@ -321,7 +326,9 @@ impl SessionManager {
     pub async fn export_mcp_servers(&self, user_id: &str) -> Result<serde_json::Value, CoreError> {
         let records = self.vault()?.list_mcp_servers(user_id).await?;
         let placeholders = |keys: &[String]| -> BTreeMap<String, String> {
-            keys.iter().map(|k| (k.clone(), format!("${{{k}}}"))).collect()
+            keys.iter()
+                .map(|k| (k.clone(), format!("${{{k}}}")))
+                .collect()
         };
         let configs = records
             .iter()
@@ -445,9 +452,14 @@ mod tests {
                 "takes no",
             ),
             (serde_json::json!({"name": "a__b", "command": "x"}), "`__`"),
-            (serde_json::json!({"name": "a", "url": "ftp://x"}), "http or https"),
+            (
+                serde_json::json!({"name": "a", "url": "ftp://x"}),
+                "http or https",
+            ),
         ] {
-            let err = config_from_input(&input(bad.clone())).unwrap_err().to_string();
+            let err = config_from_input(&input(bad.clone()))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "{bad}: {err}");
         }
     }

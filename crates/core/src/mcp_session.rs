@@ -227,10 +227,7 @@ impl StdioCommand for SandboxedStdio {
         args: &[String],
         env: &BTreeMap<String, Secret>,
     ) -> Result<tokio::process::Command, String> {
-        let mode = self
-            .mode
-            .as_ref()
-            .map_err(|e| format!("no sandbox: {e}"))?;
+        let mode = self.mode.as_ref().map_err(|e| format!("no sandbox: {e}"))?;
         match mode {
             SandboxMode::None => {
                 let mut cmd = agentd_mcp::DirectStdio.build(server, command, args, env)?;
@@ -281,7 +278,10 @@ fn install_dirs(program: &Path) -> Vec<PathBuf> {
     }
     let mut dirs = Vec::new();
     let canonical = program.canonicalize().ok();
-    for path in [Some(program.to_path_buf()), canonical].into_iter().flatten() {
+    for path in [Some(program.to_path_buf()), canonical]
+        .into_iter()
+        .flatten()
+    {
         let dir = path
             .ancestors()
             .filter(|a| a.file_name().is_some_and(|n| n == "node_modules"))

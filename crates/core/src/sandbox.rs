@@ -51,7 +51,9 @@ pub(crate) fn mcp_launcher(
     readonly: Vec<PathBuf>,
 ) -> Result<SandboxLauncher, String> {
     let mut policy = policy(workspace, data_dir);
-    policy.env.retain(|(key, _)| !env.iter().any(|(k, _)| k == key));
+    policy
+        .env
+        .retain(|(key, _)| !env.iter().any(|(k, _)| k == key));
     policy.env.extend(env);
     policy.extra_readonly.extend(readonly);
     SandboxLauncher::new(mode.clone(), policy).map_err(|e| e.to_string())

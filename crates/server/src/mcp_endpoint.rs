@@ -44,9 +44,11 @@ pub(crate) fn service(state: AppState) -> StreamableHttpService<AgentdMcp, Local
         // server is reached under whatever name its operator gives it.
         .disable_allowed_hosts();
     StreamableHttpService::new(
-        move || Ok(AgentdMcp {
-            state: state.clone(),
-        }),
+        move || {
+            Ok(AgentdMcp {
+                state: state.clone(),
+            })
+        },
         Arc::new(LocalSessionManager::default()),
         config,
     )
@@ -243,8 +245,13 @@ impl AgentdMcp {
                 let task = manager
                     .create_task(req, Some(caller.user_id.clone()))
                     .await?;
-                self.audit(caller, "task.create", &task.id.to_string(), json!({"repo": task.repo, "via": "mcp"}))
-                    .await;
+                self.audit(
+                    caller,
+                    "task.create",
+                    &task.id.to_string(),
+                    json!({"repo": task.repo, "via": "mcp"}),
+                )
+                .await;
                 Ok(to_value(&task))
             }
             "list_sessions" => {
@@ -276,8 +283,13 @@ impl AgentdMcp {
                 let a: SessionArgs = args(arguments)?;
                 let view = self.session(caller, &a.session_id).await?;
                 let view = manager.cancel(view.id).await?;
-                self.audit(caller, "session.cancel", &view.id.to_string(), json!({"via": "mcp"}))
-                    .await;
+                self.audit(
+                    caller,
+                    "session.cancel",
+                    &view.id.to_string(),
+                    json!({"via": "mcp"}),
+                )
+                .await;
                 Ok(to_value(&view))
             }
             "answer_approval" => {

@@ -62,7 +62,6 @@ fn session_aad(session_id: &str) -> Vec<u8> {
     format!("agentd-session-mcp\0{session_id}").into_bytes()
 }
 
-
 impl CredentialVault {
     /// Saves a new server; a name the user already uses is `Conflict`.
     pub async fn insert_mcp_server(
