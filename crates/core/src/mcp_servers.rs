@@ -280,7 +280,19 @@ impl SessionManager {
     ) -> Result<McpCheckResult, CoreError> {
         let config = self.saved_config(user_id, id).await?;
         let timeouts = check_timeouts();
-        let connection = match agentd_mcp::McpConnection::connect(&config, &timeouts).await {
+        // A stdio server is a command of the user's choosing: it runs in a
+        // sandbox like a session's, around an empty scratch workspace.
+        let scratch = tempfile::Builder::new()
+            .prefix("agentd-mcp-check-")
+            .tempdir()
+            .map_err(|e| CoreError::Workspace(format!("no scratch directory: {e}")))?;
+        let stdio = crate::mcp_session::SandboxedStdio {
+            mode: self.inner.sandbox.clone(),
+            workspace: scratch.path().to_owned(),
+            data_dir: self.inner.config.data_dir.clone(),
+        };
+        let connected = agentd_mcp::McpConnection::connect_via(&config, &timeouts, &stdio).await;
+        let connection = match connected {
             Ok(connection) => connection,
             Err(e) => return Ok(failed_check(e)),
         };

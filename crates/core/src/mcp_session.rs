@@ -213,10 +213,10 @@ pub(crate) async fn close(live: &Live) {
 }
 
 /// Builds stdio servers' processes in the session's sandbox.
-struct SandboxedStdio {
-    mode: Result<SandboxMode, String>,
-    workspace: PathBuf,
-    data_dir: PathBuf,
+pub(crate) struct SandboxedStdio {
+    pub(crate) mode: Result<SandboxMode, String>,
+    pub(crate) workspace: PathBuf,
+    pub(crate) data_dir: PathBuf,
 }
 
 impl StdioCommand for SandboxedStdio {
@@ -235,6 +235,12 @@ impl StdioCommand for SandboxedStdio {
                 Ok(cmd)
             }
             SandboxMode::Bubblewrap { .. } => {
+                // The launcher compares the working directory with the
+                // canonical workspace.
+                let workspace = self
+                    .workspace
+                    .canonicalize()
+                    .unwrap_or_else(|_| self.workspace.clone());
                 let program = resolve_program(command);
                 let env: Vec<(String, String)> = env
                     .iter()
@@ -242,13 +248,13 @@ impl StdioCommand for SandboxedStdio {
                     .collect();
                 let launcher = crate::sandbox::mcp_launcher(
                     mode,
-                    &self.workspace,
+                    &workspace,
                     &self.data_dir,
                     env,
                     install_dirs(&program),
                 )?;
                 launcher
-                    .try_command(&program.to_string_lossy(), args, &self.workspace)
+                    .try_command(&program.to_string_lossy(), args, &workspace)
                     .map_err(|e| e.to_string())
             }
         }
