@@ -512,6 +512,57 @@ async fn an_mcp_client_drives_agentd() {
         "{events:?}"
     );
 
+    // A tool call waiting for a person is answered through MCP too.
+    fake.push(turn().tool_use("bash", json!({"command": "echo approved-over-mcp"})));
+    fake.push(turn().text("Ran it."));
+    let (ok, asking) = call(
+        &client,
+        "create_task",
+        json!({"repo": repo.path(), "prompt": "Run it", "open_pr": false,
+               "permission_mode": "default"}),
+    )
+    .await;
+    assert!(ok, "{asking}");
+    let asking_id = asking["id"].as_str().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let request_id = loop {
+        let (_, got) = call(&client, "get_session", json!({"session_id": asking_id})).await;
+        let requested = got["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == "permission.requested")
+            .map(|e| e["data"]["request_id"].as_str().unwrap().to_owned());
+        if let Some(request_id) = requested {
+            assert_eq!(got["session"]["status"], "blocked_on_approval");
+            break request_id;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{got}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (ok, answered) = call(
+        &client,
+        "answer_approval",
+        json!({"session_id": asking_id, "request_id": request_id, "decision": "accept"}),
+    )
+    .await;
+    assert!(ok, "{answered}");
+    server
+        .wait_status(&asking_id, &["completed", "failed"])
+        .await;
+    let events = server.events(&asking_id).await;
+    let ran = events
+        .iter()
+        .find(|e| e["type"] == "tool.completed")
+        .unwrap();
+    assert_eq!(ran["data"]["ok"], true, "{ran}");
+    assert!(
+        ran["data"]["output"]
+            .as_str()
+            .unwrap()
+            .contains("approved-over-mcp")
+    );
+
     // Another member reaches none of it, through the same tools.
     let bob = server.member("bob").await;
     let other = mcp_client(&server, &bob.token).await;
