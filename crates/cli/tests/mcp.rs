@@ -344,14 +344,25 @@ async fn the_claude_code_runtime_gets_the_servers_through_mcp_config() {
     });
     let fake = FakeAnthropic::start().await;
     fake.push(turn().tool_use("mcp__everything__echo", json!({"message": "from claude"})));
+    fake.push(turn().tool_use("mcp__everything__get-sum", json!({"a": 1, "b": 2})));
     fake.push(turn().text("Echoed."));
     let home = tempfile::tempdir().unwrap();
     let home_path = home.path().display().to_string();
+    // agentd's own rules, which the CLI does not know: its `can_use_tool`
+    // requests are decided by them.
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        "[permissions]\nallow = [\"mcp__everything__echo\"]\ndeny = [\"mcp__everything__get-sum\"]\n",
+    )
+    .unwrap();
+    let config_path = config.path().display().to_string();
     let server = Server::start_with(
         Backend::Sqlite,
         &fake,
         &[
             ("AGENTD_CLAUDE_PATH", &claude),
+            ("AGENTD_CONFIG", &config_path),
             ("HOME", &home_path),
             ("CLAUDE_CODE_MAX_RETRIES", "0"),
         ],
@@ -362,7 +373,7 @@ async fn the_claude_code_runtime_gets_the_servers_through_mcp_config() {
         .post(
             "/api/v1/sessions",
             json!({"prompt": "call echo", "workspace": {"path": workspace.path()},
-                   "runtime": "claude-code",
+                   "runtime": "claude-code", "permission_mode": "default",
                    "mcp_servers": [{"name": "everything", "command": everything(), "args": ["stdio"],
                                     "env": {"SECRET_TOKEN": SECRET}}]}),
         )
@@ -377,11 +388,19 @@ async fn the_claude_code_runtime_gets_the_servers_through_mcp_config() {
         requests[0].to_string().contains("mcp__everything__echo"),
         "the CLI did not see the server"
     );
-    let result = requests
-        .iter()
-        .find_map(tool_result)
-        .expect("a tool result");
-    assert!(result.to_string().contains("Echo: from claude"), "{result}");
+    let results: Vec<&Value> = requests.iter().filter_map(tool_result).collect();
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert!(
+        results[0].to_string().contains("Echo: from claude"),
+        "{}",
+        results[0]
+    );
+    assert_eq!(results[1]["is_error"], true, "{}", results[1]);
+    assert!(
+        results[1].to_string().contains("permission denied"),
+        "{}",
+        results[1]
+    );
     // The secret went to the server through a private file, not argv.
     assert!(!server.log().contains(SECRET));
     let _ = server
