@@ -17,8 +17,11 @@ pub struct SpawnOptions {
     /// Variables for the CLI, e.g. `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`.
     /// They win over inherited ones and pass the secret filter.
     pub env: Vec<(String, String)>,
-    /// `{"mcpServers": {...}}`, passed as `--mcp-config <json>`.
-    pub mcp_config: Option<serde_json::Value>,
+    /// A file holding `{"mcpServers": {...}}`, passed as `--mcp-config`
+    /// with `--strict-mcp-config` (no other MCP configuration is read). A
+    /// file, not inline JSON: env and header values are secrets, and argv is
+    /// readable by every local user.
+    pub mcp_config: Option<PathBuf>,
     pub append_system_prompt: Option<String>,
     /// Appended last, verbatim.
     pub extra_args: Vec<String>,
@@ -97,7 +100,8 @@ pub(crate) fn args(opts: &SpawnOptions) -> Vec<String> {
         args.push(format!("--resume={id}"));
     }
     if let Some(config) = &opts.mcp_config {
-        args.push(format!("--mcp-config={config}"));
+        args.push(format!("--mcp-config={}", config.display()));
+        args.push("--strict-mcp-config".to_owned());
     }
     if let Some(prompt) = &opts.append_system_prompt {
         args.push(format!("--append-system-prompt={prompt}"));
@@ -152,7 +156,6 @@ pub(crate) fn env(
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-    use serde_json::json;
 
     #[test]
     fn argv_carries_every_option_as_single_entries() {
@@ -161,7 +164,7 @@ mod tests {
             model: Some("claude-x".into()),
             permission_mode: PermissionMode::Unattended,
             resume: Some("-weird-id".into()),
-            mcp_config: Some(json!({"mcpServers": {}})),
+            mcp_config: Some("/private/mcp.json".into()),
             append_system_prompt: Some("be $(careful)".into()),
             extra_args: vec!["--max-turns".into(), "3".into()],
             ..SpawnOptions::default()
@@ -172,7 +175,8 @@ mod tests {
                 "--permission-mode=default",
                 "--model=claude-x",
                 "--resume=-weird-id",
-                r#"--mcp-config={"mcpServers":{}}"#,
+                "--mcp-config=/private/mcp.json",
+                "--strict-mcp-config",
                 "--append-system-prompt=be $(careful)",
                 "--max-turns",
                 "3",

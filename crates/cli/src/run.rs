@@ -55,6 +55,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         max_turns: None,
         budget: None,
         settings: None,
+        mcp_servers: None,
     };
     let session = manager.create_session(request, None).await?;
     let id = session.id;

@@ -74,6 +74,16 @@ impl Fixture {
         if path.starts_with("/api/v1/tokens/{id}") {
             return s.new_pat(&self.owner.http).await.0;
         }
+        if path.starts_with("/api/v1/mcp/servers/{id}") {
+            let (status, body) = send(
+                s.http_of(&self.owner)
+                    .post(s.url("/api/v1/mcp/servers"))
+                    .json(&self.body("create_mcp_server")),
+            )
+            .await;
+            assert_eq!(status, 201, "{body}");
+            return body["id"].as_str().unwrap().to_owned();
+        }
         if path.starts_with("/api/v1/users/{id}") {
             let name = self.unique("victim");
             let (status, body) = s
@@ -130,6 +140,11 @@ impl Fixture {
             "login" => json!({"name": "owner", "password": "wrong password here"}),
             "create_web_session" => json!({"name": "nobody", "password": "wrong password here"}),
             "put_credential" => json!({"secret": "sk-ant-matrix-key-0000"}),
+            // A server that cannot start: its check answers quickly.
+            "create_mcp_server" | "update_mcp_server" => {
+                json!({"name": self.unique("srv"), "command": "/nonexistent/mcp-server"})
+            }
+            "import_mcp_servers" => json!({"mcpServers": {}}),
             "refresh" => json!({"refresh_token": "agentd_rt_not-a-token"}),
             // Unknown operations get an empty body: validation errors are an
             // acceptable answer for allowed callers.
@@ -251,6 +266,11 @@ async fn every_operation_checks_its_callers() {
                         assert_eq!(status, 403, "{case}");
                         assert_eq!(body["error"]["code"], "forbidden", "{case}");
                     }
+                    // Saved MCP servers carry their owner's secrets: they
+                    // are personal, like credentials, even for admins.
+                    (Kind::Owned, Who::Admin) if path.starts_with("/api/v1/mcp/servers/") => {
+                        assert_eq!(status, 404, "{case}");
+                    }
                     (Kind::Owned, Who::OtherMember) => {
                         assert_eq!(status, 404, "{case}");
                         assert_eq!(body["error"]["code"], "not_found", "{case}");
@@ -259,6 +279,28 @@ async fn every_operation_checks_its_callers() {
                 }
                 checked += 1;
             }
+        }
+    }
+    // agentd's MCP endpoint is outside the document: bearer tokens only.
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "matrix", "version": "1"}}});
+    for who in [Who::Anonymous, Who::OtherMember, Who::Owner, Who::Admin] {
+        let res = fx
+            .client(who)
+            .await
+            .post(fx.server.url("/mcp"))
+            .header("accept", "application/json, text/event-stream")
+            .json(&initialize)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        if who == Who::Anonymous {
+            assert_eq!(status, 401, "/mcp as {who:?}");
+            assert_eq!(res.headers()["www-authenticate"], "Bearer");
+        } else {
+            assert_eq!(status, 200, "/mcp as {who:?}");
         }
     }
     assert!(

@@ -21,6 +21,7 @@ pub(crate) async fn run(turn: &mut Turn<'_>) -> Result<TurnEnd, CoreError> {
     let store = &turn.manager.inner.store;
     let mut messages = conversation::from_transcript(&store.load_transcript(turn.id).await?);
     let api_key = crate::credentials::owner_key(&turn.manager.inner, &turn.record).await;
+    turn.mcp_tools = crate::mcp_session::tools_for_turn(turn).await;
     let max_requests = turn
         .record
         .max_turns
@@ -126,6 +127,7 @@ fn request(
             .tools
             .specs()
             .into_iter()
+            .chain(turn.mcp_tools.iter().map(|t| t.spec()))
             .map(|s| ToolDefinition {
                 name: s.name,
                 description: s.description,

@@ -81,6 +81,7 @@ pub(crate) async fn run(turn: &mut Turn<'_>, text: &str) -> Result<TurnEnd, Core
             }
             exited @ (Some(ClaudeEvent::Exited { .. }) | None) => {
                 *slot = None;
+                turn.live.claude_mcp_dir.lock().await.take();
                 let (code, stderr_tail) = match exited {
                     Some(ClaudeEvent::Exited { code, stderr_tail }) => (code, stderr_tail),
                     _ => (None, String::new()),
@@ -117,7 +118,7 @@ async fn spawn(turn: &Turn<'_>) -> Result<ClaudeProcess, (ErrorCode, String)> {
             .and_then(|id| id.as_str())
             .map(str::to_owned),
         env: claude_env(turn).await,
-        mcp_config: None,
+        mcp_config: mcp_config_file(turn).await?,
         append_system_prompt: None,
         extra_args: Vec::new(),
         hook_events: hook_events(turn).await,
@@ -143,6 +144,43 @@ async fn hook_events(turn: &Turn<'_>) -> Vec<String> {
         .filter(|event| hooks.has(*event))
         .map(|event| event.as_str().to_owned())
         .collect()
+}
+
+/// Writes the session's MCP servers for `--mcp-config`: a 0600 file in a
+/// fresh 0700 directory (the values are secrets), kept as long as the
+/// session's CLI process and removed with it.
+async fn mcp_config_file(
+    turn: &Turn<'_>,
+) -> Result<Option<std::path::PathBuf>, (ErrorCode, String)> {
+    let inner = &turn.manager.inner;
+    let configs = crate::mcp_session::load(inner, turn.id)
+        .await
+        .map_err(|e| (ErrorCode::ToolFailed, e))?;
+    let mut slot = turn.live.claude_mcp_dir.lock().await;
+    *slot = None;
+    if configs.is_empty() {
+        return Ok(None);
+    }
+    let document = agentd_mcp::to_claude_mcp_config(&configs);
+    let write = || -> std::io::Result<(tempfile::TempDir, std::path::PathBuf)> {
+        let dir = tempfile::Builder::new().prefix("agentd-mcp-").tempdir()?;
+        let path = dir.path().join("mcp.json");
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path)?;
+        std::io::Write::write_all(&mut file, document.to_string().as_bytes())?;
+        Ok((dir, path))
+    };
+    let (dir, path) = write().map_err(|e| {
+        (
+            ErrorCode::Unavailable,
+            format!("cannot write the MCP configuration for Claude Code: {e}"),
+        )
+    })?;
+    *slot = Some(dir);
+    Ok(Some(path))
 }
 
 /// The CLI's environment: the server's settings, with the owner's own

@@ -52,6 +52,10 @@ pub struct EngineConfig {
     pub default_permission_mode: agentd_protocol::PermissionMode,
     /// How long a tool call waits for a person before it is denied.
     pub approval_timeout: time::Duration,
+    /// Bounds on every MCP operation of a session (connect, list, call).
+    pub mcp_timeouts: agentd_mcp::McpTimeouts,
+    /// How long a session's MCP servers stay connected while it is idle.
+    pub mcp_idle_timeout: Duration,
     /// Subscriber queue length before a slow reader is dropped.
     pub subscriber_buffer: usize,
     /// Default limits of every user (admins override them per user).
@@ -80,6 +84,8 @@ impl Default for EngineConfig {
             event_output_chars: 8_000,
             cancel_grace: Duration::from_secs(5),
             subscriber_buffer: 4_096,
+            mcp_timeouts: agentd_mcp::McpTimeouts::default(),
+            mcp_idle_timeout: Duration::from_secs(10 * 60),
             approval_timeout: time::Duration::minutes(10),
             permissions: agentd_policy::PermissionSet::default(),
             hooks: HookSettings::default(),

@@ -268,11 +268,19 @@ type Prepared = (Arc<dyn Tool>, Workspace, Arc<dyn ProcessLauncher>);
 /// or what to tell the model instead.
 fn prepare(turn: &Turn<'_>, call: &ToolCall) -> Result<Prepared, String> {
     let inner = &turn.manager.inner;
-    let tool = inner.tools.get(&call.name).ok_or_else(|| {
+    let mcp = || {
+        turn.mcp_tools
+            .iter()
+            .find(|t| t.spec().name == call.name)
+            .cloned()
+    };
+    let tool = inner.tools.get(&call.name).or_else(mcp).ok_or_else(|| {
+        let mut names = inner.tools.names();
+        names.extend(turn.mcp_tools.iter().map(|t| t.spec().name));
         format!(
             "unknown tool {:?}; available: {}",
             call.name,
-            inner.tools.names().join(", ")
+            names.join(", ")
         )
     })?;
     let path = Path::new(&turn.record.workspace_path);

@@ -22,6 +22,8 @@ mod error;
 mod hooks;
 mod log;
 mod manager;
+mod mcp_servers;
+mod mcp_session;
 mod pause;
 mod permission;
 mod pull_request;

@@ -58,6 +58,11 @@ pub(crate) struct Live {
     pub(crate) resumed: Notify,
     /// The Claude Code process of a claude-code session, kept across turns.
     pub(crate) claude: Mutex<Option<agentd_claude::ClaudeProcess>>,
+    /// The private directory holding the CLI's `--mcp-config` file; removed
+    /// with the process.
+    pub(crate) claude_mcp_dir: Mutex<Option<tempfile::TempDir>>,
+    /// The session's connected MCP servers (builtin runtime).
+    pub(crate) mcp: Mutex<Option<crate::mcp_session::SessionMcp>>,
 }
 
 #[derive(Default)]
@@ -137,6 +142,12 @@ impl SessionManager {
         &self.inner.store
     }
 
+    /// Cancelled when the engine shuts down (a child: holders cannot stop
+    /// the engine with it).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.inner.shutdown.child_token()
+    }
+
     pub fn bus(&self) -> &EventBus {
         &self.inner.bus
     }
@@ -182,6 +193,14 @@ impl SessionManager {
         if let Some(settings) = &req.settings {
             crate::settings::parse(settings, "settings")?;
         }
+        let mcp_servers = match &req.mcp_servers {
+            Some(entries) if !entries.is_empty() => {
+                // Sealing the servers needs the vault: refuse before any work.
+                self.vault()?;
+                crate::mcp_session::resolve(self, owner_id.as_deref(), entries).await?
+            }
+            _ => Vec::new(),
+        };
         let id = SessionId::new();
         let prepared = crate::workspace::prepare(&self.inner, id, &req.workspace).await?;
         let mut runtime_state = crate::workspace::state_with(&prepared, extra);
@@ -221,6 +240,12 @@ impl SessionManager {
         let id = record.id;
         if let Some(budget) = &req.budget {
             self.inner.store.put_session_budget(id, budget).await?;
+        }
+        if let Err(e) = crate::mcp_session::save(self, id, &mcp_servers).await {
+            // No half-made session: without its servers it would run
+            // differently from what was asked.
+            let _ = self.inner.store.delete_session(id).await;
+            return Err(e);
         }
         let status = EventData::SessionStatus(StatusChanged {
             status: SessionStatus::Queued,
@@ -325,6 +350,8 @@ impl SessionManager {
             };
             hooks.quiet().run(&self.inner, input, None).await;
         }
+        live.claude_mcp_dir.lock().await.take();
+        crate::mcp_session::close(&live).await;
         self.inner.store.delete_session(id).await?;
         self.inner.log.forget(id).await;
         self.inner.bus.close(id);
@@ -376,6 +403,8 @@ impl SessionManager {
             if let Some(process) = live.claude.lock().await.take() {
                 process.shutdown().await;
             }
+            live.claude_mcp_dir.lock().await.take();
+            crate::mcp_session::close(&live).await;
         }
     }
 

@@ -36,6 +36,31 @@ pub(crate) fn launcher(
     workspace: &Path,
     data_dir: &Path,
 ) -> Result<Arc<dyn ProcessLauncher>, String> {
+    SandboxLauncher::new(mode.clone(), policy(workspace, data_dir))
+        .map(|l| Arc::new(l) as Arc<dyn ProcessLauncher>)
+        .map_err(|e| e.to_string())
+}
+
+/// The launcher for one stdio MCP server of a session: the session's policy,
+/// plus the server's env values and its install directories read-only.
+pub(crate) fn mcp_launcher(
+    mode: &SandboxMode,
+    workspace: &Path,
+    data_dir: &Path,
+    env: Vec<(String, String)>,
+    readonly: Vec<PathBuf>,
+) -> Result<SandboxLauncher, String> {
+    let mut policy = policy(workspace, data_dir);
+    policy
+        .env
+        .retain(|(key, _)| !env.iter().any(|(k, _)| k == key));
+    policy.env.extend(env);
+    policy.extra_readonly.extend(readonly);
+    SandboxLauncher::new(mode.clone(), policy).map_err(|e| e.to_string())
+}
+
+/// The sandbox policy of one session's processes.
+fn policy(workspace: &Path, data_dir: &Path) -> SandboxPolicy {
     let mut policy = SandboxPolicy::new(workspace);
     policy.hidden_paths.extend(HiddenPath::probe(data_dir));
     if let Some(home) = std::env::var_os("HOME") {
@@ -56,9 +81,7 @@ pub(crate) fn launcher(
         }
         policy.extra_writable.push(git.worktree);
     }
-    SandboxLauncher::new(mode.clone(), policy)
-        .map(|l| Arc::new(l) as Arc<dyn ProcessLauncher>)
-        .map_err(|e| e.to_string())
+    policy
 }
 
 struct WorktreeGit {

@@ -72,6 +72,8 @@ pub(crate) struct Turn<'a> {
     pub(crate) denied: u32,
     /// The model's last words in the turn (a task's summary).
     pub(crate) final_text: Option<String>,
+    /// The session's MCP tools for this turn (builtin runtime).
+    pub(crate) mcp_tools: Vec<Arc<dyn agentd_tools::Tool>>,
 }
 
 pub(crate) async fn run_turn(
@@ -98,6 +100,7 @@ pub(crate) async fn run_turn(
         usage: Usage::default(),
         denied: 0,
         final_text: None,
+        mcp_tools: Vec::new(),
     };
     let end = match turn.run(input).await {
         Ok(end) => end,
@@ -116,7 +119,9 @@ pub(crate) async fn run_turn(
             }
         }
     };
+    let status = end.status;
     turn.finish(end).await;
+    crate::mcp_session::after_turn(manager, live, status).await;
 }
 
 impl Turn<'_> {

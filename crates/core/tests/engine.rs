@@ -37,6 +37,7 @@ impl Engine {
         let req = CreateSessionRequest {
             max_turns,
             budget: None,
+            mcp_servers: None,
             ..common::request(self.workspace.path(), prompt, Runtime::Builtin, None)
         };
         self.manager.create_session(req, None).await.unwrap().id

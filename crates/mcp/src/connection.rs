@@ -97,10 +97,20 @@ impl McpConnection {
         config: &McpServerConfig,
         timeouts: &McpTimeouts,
     ) -> Result<Self, McpError> {
+        Self::connect_via(config, timeouts, &transport::DirectStdio).await
+    }
+
+    /// Like [`connect`](Self::connect), with a stdio server's process built
+    /// by `stdio` (e.g. inside a sandbox).
+    pub async fn connect_via(
+        config: &McpServerConfig,
+        timeouts: &McpTimeouts,
+        stdio: &dyn transport::StdioCommand,
+    ) -> Result<Self, McpError> {
         config.validate()?;
         match &config.transport {
             McpTransport::Stdio { command, args, env } => {
-                transport::connect_stdio(&config.name, command, args, env, timeouts).await
+                transport::connect_stdio(&config.name, command, args, env, timeouts, stdio).await
             }
             McpTransport::Http { url, headers } => {
                 transport::connect_http(&config.name, url, headers, timeouts).await

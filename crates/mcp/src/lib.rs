@@ -33,3 +33,4 @@ pub use health::{HealthReport, check};
 pub use mcp_json::{export_mcp_json, import_mcp_json, to_claude_mcp_config};
 pub use names::{MAX_TOOL_NAME_LEN, sanitize_tool_name, tool_spec_name};
 pub use toolset::{McpTool, McpToolset};
+pub use transport::{DirectStdio, StdioCommand};

@@ -9,6 +9,7 @@ use crate::config::McpServerConfig;
 use crate::connection::{McpConnection, McpTimeouts, McpToolInfo};
 use crate::error::McpError;
 use crate::names::{disambiguated_spec_name, tool_spec_name};
+use crate::transport::{DirectStdio, StdioCommand};
 
 /// One tool of one server. All tools of a server share its connection.
 pub struct McpTool {
@@ -119,6 +120,16 @@ impl McpToolset {
     /// or broken server costs at most its timeouts and never blocks the rest.
     /// Tools come in config order, then the server's order.
     pub async fn connect_all(configs: &[McpServerConfig], timeouts: &McpTimeouts) -> Self {
+        Self::connect_all_via(configs, timeouts, &DirectStdio).await
+    }
+
+    /// Like [`connect_all`](Self::connect_all), with stdio servers' processes
+    /// built by `stdio` (e.g. inside a sandbox).
+    pub async fn connect_all_via(
+        configs: &[McpServerConfig],
+        timeouts: &McpTimeouts,
+        stdio: &dyn StdioCommand,
+    ) -> Self {
         let mut seen = HashSet::new();
         let mut set = Self::default();
         let mut unique = Vec::new();
@@ -133,7 +144,7 @@ impl McpToolset {
             }
         }
         let results = futures::future::join_all(unique.iter().map(|config| async move {
-            let connection = Arc::new(McpConnection::connect(config, timeouts).await?);
+            let connection = Arc::new(McpConnection::connect_via(config, timeouts, stdio).await?);
             match connection.list_tools().await {
                 Ok(tools) => Ok((connection, tools)),
                 Err(error) => {

@@ -33,20 +33,56 @@ fn client_config() -> ClientConfig {
     )
 }
 
+/// Builds the process of a stdio server: directly on the host
+/// ([`DirectStdio`]), or wrapped, e.g. in the session's sandbox. The builder
+/// must run `command` with `args` verbatim (never through a shell) and give
+/// it `env`; stdin, stdout and stderr are set by the caller.
+pub trait StdioCommand: Send + Sync {
+    /// The command to spawn, or why it cannot be built (shown to the user).
+    fn build(
+        &self,
+        server: &str,
+        command: &str,
+        args: &[String],
+        env: &BTreeMap<String, Secret>,
+    ) -> Result<Command, String>;
+}
+
+/// Runs the server as a child of agentd with a scrubbed environment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DirectStdio;
+
+impl StdioCommand for DirectStdio {
+    fn build(
+        &self,
+        _server: &str,
+        command: &str,
+        args: &[String],
+        env: &BTreeMap<String, Secret>,
+    ) -> Result<Command, String> {
+        // Run directly, never via `sh -c`: args reach the server verbatim.
+        let mut cmd = Command::new(command);
+        cmd.args(args);
+        scrub_env(&mut cmd);
+        for (key, value) in env {
+            cmd.env(key, value.expose());
+        }
+        Ok(cmd)
+    }
+}
+
 pub(crate) async fn connect_stdio(
     server: &str,
     command: &str,
     args: &[String],
     env: &BTreeMap<String, Secret>,
     timeouts: &McpTimeouts,
+    builder: &dyn StdioCommand,
 ) -> Result<McpConnection, McpError> {
-    // Run directly, never via `sh -c`: args reach the server verbatim.
-    let mut cmd = Command::new(command);
-    cmd.args(args).kill_on_drop(true);
-    scrub_env(&mut cmd);
-    for (key, value) in env {
-        cmd.env(key, value.expose());
-    }
+    let mut cmd = builder
+        .build(server, command, args, env)
+        .map_err(|reason| McpError::config(Some(server), reason))?;
+    cmd.kill_on_drop(true);
     let (transport, stderr) = TokioChildProcess::builder(cmd)
         .stderr(Stdio::piped())
         .spawn()

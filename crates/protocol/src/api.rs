@@ -37,6 +37,12 @@ pub struct CreateSessionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
+    /// MCP servers whose tools the agent gets (as `mcp__<server>__<tool>`):
+    /// names of the caller's saved servers and/or inline entries in the
+    /// `.mcp.json` style (`{"name", "command", "args", "env"}` or
+    /// `{"name", "type": "http", "url", "headers"}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_servers: Option<Vec<crate::SessionMcpServer>>,
 }
 
 /// `PUT /api/v1/me/settings`: the caller's own Claude Code settings document

@@ -12,6 +12,7 @@ pub mod error;
 pub mod event;
 pub mod files;
 pub mod ids;
+pub mod mcp;
 pub mod session;
 pub mod usage;
 pub mod webhook;
@@ -29,6 +30,10 @@ pub use files::{
     UploadedFile,
 };
 pub use ids::SessionId;
+pub use mcp::{
+    McpCheckResult, McpImportResult, McpServerInput, McpServerList, McpServerView, McpToolView,
+    McpTransportKind, SessionMcpServer,
+};
 pub use session::{
     PermissionMode, Runtime, SessionStatus, SessionView, TurnStopReason, WorkspaceSpec,
 };

@@ -126,6 +126,7 @@ mod tests {
             max_turns: None,
             budget: None,
             settings: None,
+            mcp_servers: None,
         };
         let id = manager.create_session(req, None).await.unwrap().id;
         // A reader whose queue holds one item and who reads nothing until the

@@ -11,6 +11,7 @@ pub mod auth;
 mod error;
 mod extract;
 mod follow;
+mod mcp_endpoint;
 mod metrics;
 mod openapi;
 mod routes;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     let (api, _doc) = openapi::api_router().split_for_parts();
     let metrics = state.metrics.clone();
     api.merge(routes::health::router())
+        .route_service("/mcp", mcp_endpoint::service(state.clone()))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -6,8 +6,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    approvals, audit, auth, credentials, events, files, github, sessions, settings, shares, tasks,
-    tokens, usage, users, web, webhooks, ws,
+    approvals, audit, auth, credentials, events, files, github, mcp_servers, sessions, settings,
+    shares, tasks, tokens, usage, users, web, webhooks, ws,
 };
 use crate::state::AppState;
 
@@ -37,6 +37,7 @@ use crate::state::AppState;
         (name = "usage", description = "Token and cost usage, quotas and spend caps"),
         (name = "settings", description = "The caller's own Claude Code settings (hooks, permission rules)"),
         (name = "webhooks", description = "Deliveries from GitHub, authenticated by their signature"),
+        (name = "mcp", description = "The caller's MCP servers: saved configurations (secrets encrypted), health checks, .mcp.json import and export"),
     )
 )]
 struct ApiDoc;
@@ -112,6 +113,18 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(usage::all_usage))
         .routes(routes!(usage::get_quotas, usage::put_quotas))
         .routes(routes!(webhooks::github_webhook))
+        .routes(routes!(
+            mcp_servers::list_mcp_servers,
+            mcp_servers::create_mcp_server
+        ))
+        .routes(routes!(
+            mcp_servers::get_mcp_server,
+            mcp_servers::update_mcp_server,
+            mcp_servers::delete_mcp_server
+        ))
+        .routes(routes!(mcp_servers::check_mcp_server))
+        .routes(routes!(mcp_servers::export_mcp_servers))
+        .routes(routes!(mcp_servers::import_mcp_servers))
         .route("/api/v1/openapi.json", axum::routing::get(serve_openapi))
 }
 

@@ -270,6 +270,10 @@ impl CredentialVault {
             .ok()
     }
 
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The user's own secret for `provider`, decrypted. A row that does not
     /// decrypt (another master key, or tampering) is `Corrupt`.
     pub async fn resolve(

@@ -53,6 +53,11 @@ const SQLITE: &[Embedded] = &[
         "user settings",
         include_str!("../migrations/sqlite/0007_user_settings.sql"),
     ),
+    (
+        8,
+        "mcp servers",
+        include_str!("../migrations/sqlite/0008_mcp_servers.sql"),
+    ),
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -90,6 +95,11 @@ const POSTGRES: &[Embedded] = &[
         7,
         "user settings",
         include_str!("../migrations/postgres/0007_user_settings.sql"),
+    ),
+    (
+        8,
+        "mcp servers",
+        include_str!("../migrations/postgres/0008_mcp_servers.sql"),
     ),
 ];
 

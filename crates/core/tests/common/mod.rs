@@ -116,6 +116,7 @@ pub fn request(
         max_turns: None,
         budget: None,
         settings: None,
+        mcp_servers: None,
     }
 }
 

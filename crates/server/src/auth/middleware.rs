@@ -25,11 +25,21 @@ pub(crate) async fn authenticate(
     next: Next,
 ) -> Response {
     let path = req.uri().path();
-    if !path.starts_with("/api/v1/") || is_public(path) {
+    // agentd's own MCP endpoint takes the API's bearer tokens (no cookies:
+    // MCP clients are programs); each tool checks the write scope itself.
+    let mcp = path == "/mcp";
+    if !mcp && (!path.starts_with("/api/v1/") || is_public(path)) {
         return next.run(req).await;
     }
-    let (needed, admin_only) = required(req.method(), path);
+    let (needed, admin_only) = if mcp {
+        (Scope::Read, false)
+    } else {
+        required(req.method(), path)
+    };
     let presented = Presented::of(&req, &state.auth.config);
+    if mcp && !matches!(presented, Presented::Bearer(_)) {
+        return ApiError::unauthorized("use Authorization: Bearer <token>").into_response();
+    }
     let ip = ClientIp::of(req.extensions()).0;
     let caller = match resolve(&state, presented, ip).await {
         Ok(caller) => caller,

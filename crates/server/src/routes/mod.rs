@@ -7,6 +7,7 @@ pub(crate) mod events;
 pub(crate) mod files;
 pub(crate) mod github;
 pub(crate) mod health;
+pub(crate) mod mcp_servers;
 pub(crate) mod sessions;
 pub(crate) mod settings;
 pub(crate) mod shares;
