@@ -210,3 +210,16 @@ pub struct Readiness {
 pub struct SessionFilter {
     pub status: Option<SessionStatus>,
 }
+
+/// Markdown to render as HTML (`POST /api/v1/render/markdown`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenderMarkdownRequest {
+    pub text: String,
+}
+
+/// Sanitized HTML, safe to insert into a page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RenderedHtml {
+    pub html: String,
+}

@@ -6,7 +6,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    approvals, audit, auth, credentials, events, github, sessions, tasks, tokens, users, web, ws,
+    approvals, audit, auth, credentials, events, github, render, sessions, tasks, tokens, users, web,
+    ws,
 };
 use crate::state::AppState;
 
@@ -32,6 +33,7 @@ use crate::state::AppState;
         (name = "users", description = "Accounts (admins only)"),
         (name = "credentials", description = "The caller's own model and GitHub keys, encrypted at rest"),
         (name = "audit", description = "The audit log"),
+        (name = "ui", description = "Helpers of the web UI"),
     )
 )]
 struct ApiDoc;
@@ -94,6 +96,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::disable_user))
         .routes(routes!(users::unlock_user))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(render::render_markdown))
         .route("/api/v1/openapi.json", axum::routing::get(serve_openapi))
 }
 

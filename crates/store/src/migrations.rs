@@ -33,6 +33,11 @@ const SQLITE: &[Embedded] = &[
         "web credentials",
         include_str!("../migrations/sqlite/0003_web_credentials.sql"),
     ),
+    (
+        9,
+        "idempotency",
+        include_str!("../migrations/sqlite/0009_idempotency.sql"),
+    ),
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -50,6 +55,11 @@ const POSTGRES: &[Embedded] = &[
         3,
         "web credentials",
         include_str!("../migrations/postgres/0003_web_credentials.sql"),
+    ),
+    (
+        9,
+        "idempotency",
+        include_str!("../migrations/postgres/0009_idempotency.sql"),
     ),
 ];
 

@@ -70,7 +70,11 @@ fn required(method: &Method, path: &str) -> (Scope, bool) {
     }
     // Getting a ticket or logging out changes nothing a read-only token
     // could not already see.
-    if matches!(path, "/api/v1/auth/ticket" | "/api/v1/auth/logout") {
+    // Rendering Markdown neither changes nor reveals anything.
+    if matches!(
+        path,
+        "/api/v1/auth/ticket" | "/api/v1/auth/logout" | "/api/v1/render/markdown"
+    ) {
         return (Scope::Read, false);
     }
     match *method {

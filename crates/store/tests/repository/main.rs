@@ -10,6 +10,7 @@
 mod accounts;
 mod events;
 mod fixtures;
+mod idempotency;
 mod inputs;
 mod reopen;
 mod sessions;
