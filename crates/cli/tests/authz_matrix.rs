@@ -117,6 +117,7 @@ impl Fixture {
             "create_web_session" => json!({"name": "nobody", "password": "wrong password here"}),
             "put_credential" => json!({"secret": "sk-ant-matrix-key-0000"}),
             "refresh" => json!({"refresh_token": "agentd_rt_not-a-token"}),
+            "render_markdown" => json!({"text": "**matrix**"}),
             // Unknown operations get an empty body: validation errors are an
             // acceptable answer for allowed callers.
             _ => json!({}),
