@@ -88,7 +88,8 @@ async fn retries_create_nothing_twice(backend: Backend) {
     // Tasks too.
     let repo = git_repo();
     let task = json!({"repo": repo.path(), "prompt": "do it"});
-    let (status, _, t1) = post_with_key(&server.http, &server, "/api/v1/tasks", "task-1", &task).await;
+    let (status, _, t1) =
+        post_with_key(&server.http, &server, "/api/v1/tasks", "task-1", &task).await;
     assert_eq!(status, 201, "{t1}");
     let (status, replayed, t2) =
         post_with_key(&server.http, &server, "/api/v1/tasks", "task-1", &task).await;
@@ -97,16 +98,27 @@ async fn retries_create_nothing_twice(backend: Backend) {
 
     // A failed request does not use up its key.
     let bad = json!({"prompt": "x", "workspace": {"path": "/no/such/dir/anywhere"}});
-    let (status, _, _) = post_with_key(&server.http, &server, "/api/v1/sessions", "key-2", &bad).await;
+    let (status, _, _) =
+        post_with_key(&server.http, &server, "/api/v1/sessions", "key-2", &bad).await;
     assert_eq!(status, 400);
-    let (status, _, ok) = post_with_key(&server.http, &server, "/api/v1/sessions", "key-2", &create).await;
+    let (status, _, ok) =
+        post_with_key(&server.http, &server, "/api/v1/sessions", "key-2", &create).await;
     assert_eq!(status, 201, "{ok}");
 
     // Malformed keys are a clear 400.
-    let (status, _, body) =
-        post_with_key(&server.http, &server, "/api/v1/sessions", "has space", &create).await;
+    let (status, _, body) = post_with_key(
+        &server.http,
+        &server,
+        "/api/v1/sessions",
+        "has space",
+        &create,
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "validation_failed");
 }
 
-both_backends!(retries_create_nothing_twice_per_user, retries_create_nothing_twice);
+both_backends!(
+    retries_create_nothing_twice_per_user,
+    retries_create_nothing_twice
+);

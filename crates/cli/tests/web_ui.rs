@@ -34,10 +34,14 @@ fn browser_tools() -> Option<(String, String)> {
             Some((c, p))
         }
         _ if std::env::var_os("CI").is_some() => {
-            panic!("AGENTD_TEST_CHROMIUM and AGENTD_TEST_PLAYWRIGHT must be set in CI (scripts/test sets them)")
+            panic!(
+                "AGENTD_TEST_CHROMIUM and AGENTD_TEST_PLAYWRIGHT must be set in CI (scripts/test sets them)"
+            )
         }
         _ => {
-            eprintln!("skipped: set AGENTD_TEST_CHROMIUM and AGENTD_TEST_PLAYWRIGHT (scripts/test does)");
+            eprintln!(
+                "skipped: set AGENTD_TEST_CHROMIUM and AGENTD_TEST_PLAYWRIGHT (scripts/test does)"
+            );
             None
         }
     }
@@ -65,11 +69,7 @@ fn script(fake: &FakeAnthropic) {
         .map(|i| format!("Line {i} of the long answer.\n\n"))
         .chain(std::iter::once("END-OF-LONG".to_owned()))
         .collect();
-    fake.push(
-        turn()
-            .text(long)
-            .delay_per_event(Duration::from_millis(60)),
-    );
+    fake.push(turn().text(long).delay_per_event(Duration::from_millis(60)));
 }
 
 async fn flows_at(viewport: &str) {
@@ -85,7 +85,8 @@ async fn flows_at(viewport: &str) {
     )
     .unwrap();
     let config_path = config.path().display().to_string();
-    let server = Server::start_with(Backend::Sqlite, &fake, &[("AGENTD_CONFIG", &config_path)]).await;
+    let server =
+        Server::start_with(Backend::Sqlite, &fake, &[("AGENTD_CONFIG", &config_path)]).await;
     let workspace = tempfile::tempdir().unwrap();
     let screenshots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     let flows = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/tests/browser/flows.mjs");
@@ -144,7 +145,10 @@ async fn the_page_is_served_with_its_security_headers() {
     assert_eq!(headers["cache-control"], "no-cache");
     assert_eq!(headers["x-content-type-options"], "nosniff");
     let csp = headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     let etag = headers["etag"].clone();
     assert!(res.text().await.unwrap().contains("/js/app.js"));
 

@@ -31,7 +31,11 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 const KEEP: time::Duration = time::Duration::hours(24);
 const MAX_KEY_LEN: usize = 255;
 
-pub(crate) async fn idempotent(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn idempotent(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     if !applies(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
@@ -83,7 +87,9 @@ pub(crate) async fn idempotent(State(state): State<AppState>, req: Request, next
         IdempotencyClaim::Done(_) => return reused().into_response(),
     }
 
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     if !response.status().is_success() {
         if let Err(e) = store.release_idempotency_key(&user_id, &key).await {
             tracing::warn!(error = %e, "cannot release an idempotency key");

@@ -6,8 +6,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    approvals, audit, auth, credentials, events, github, render, sessions, tasks, tokens, users, web,
-    ws,
+    approvals, audit, auth, credentials, events, github, render, sessions, tasks, tokens, users,
+    web, ws,
 };
 use crate::state::AppState;
 

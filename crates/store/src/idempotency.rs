@@ -106,7 +106,11 @@ impl Store {
     }
 
     /// Frees a claimed key whose request failed, so a retry runs again.
-    pub async fn release_idempotency_key(&self, user_id: &str, key: &str) -> Result<(), StoreError> {
+    pub async fn release_idempotency_key(
+        &self,
+        user_id: &str,
+        key: &str,
+    ) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
             sqlx::query(
                 "DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2 AND status = 0",

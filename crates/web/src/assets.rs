@@ -39,7 +39,11 @@ pub fn asset(url_path: &str) -> Option<Asset> {
     let digest = Sha256::digest(&file.data);
     let etag = format!(
         "\"{}\"",
-        digest.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>()
+        digest
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     );
     Some(Asset {
         content_type: content_type(name),
@@ -75,7 +79,9 @@ mod tests {
             "text/javascript; charset=utf-8"
         );
         assert_eq!(
-            asset("/manifest.webmanifest").expect("manifest").content_type,
+            asset("/manifest.webmanifest")
+                .expect("manifest")
+                .content_type,
             "application/manifest+json"
         );
         assert!(asset("/sw.js").is_some());

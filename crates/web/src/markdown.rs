@@ -50,7 +50,10 @@ mod tests {
             "<h1>Title</h1>\n<p>Some <strong>bold</strong> and <code>code</code>.</p>\n"
         );
         let fenced = render_markdown("```rust\nfn main() {}\n```");
-        assert!(fenced.contains("<code class=\"language-rust\">"), "{fenced}");
+        assert!(
+            fenced.contains("<code class=\"language-rust\">"),
+            "{fenced}"
+        );
         assert!(render_markdown("| a |\n|---|\n| 1 |").contains("<table>"));
     }
 
@@ -61,7 +64,10 @@ mod tests {
         );
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("onerror"), "{html}");
-        assert!(html.contains("<a rel=\"noopener noreferrer\">x</a>"), "{html}");
+        assert!(
+            html.contains("<a rel=\"noopener noreferrer\">x</a>"),
+            "{html}"
+        );
         assert!(!html.contains("onclick"), "{html}");
         assert!(html.contains("rel=\"noopener noreferrer\""), "{html}");
     }

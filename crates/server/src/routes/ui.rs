@@ -36,7 +36,10 @@ pub(crate) async fn serve(req: Request) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if let Ok(etag) = HeaderValue::from_str(&asset.etag) {
         let fresh = req
             .headers()
