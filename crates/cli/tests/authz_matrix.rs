@@ -118,6 +118,7 @@ impl Fixture {
             "put_credential" => json!({"secret": "sk-ant-matrix-key-0000"}),
             "refresh" => json!({"refresh_token": "agentd_rt_not-a-token"}),
             "render_markdown" => json!({"text": "**matrix**"}),
+            "render_diff" => json!({"path": "a.txt", "old": "a\n", "new": "b\n"}),
             // Unknown operations get an empty body: validation errors are an
             // acceptable answer for allowed callers.
             _ => json!({}),

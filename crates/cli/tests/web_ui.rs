@@ -57,8 +57,11 @@ fn script(fake: &FakeAnthropic) {
             .tool_use("bash", json!({"command": "echo tool-output-line"}))
             .delay_per_event(slow),
     );
-    // A command that needs a person.
-    fake.push(turn().tool_use("bash", json!({"command": "echo approved > approved.txt"})));
+    // An edit that needs a person.
+    fake.push(turn().tool_use(
+        "write_file",
+        json!({"path": "approved.txt", "content": "approved\n"}),
+    ));
     fake.push(turn().text("Approved and written."));
     // The long command the page cancels.
     fake.push(turn().tool_use("bash", json!({"command": "sleep 300"})));
@@ -190,6 +193,17 @@ async fn the_page_is_served_with_its_security_headers() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["html"], "<p><strong>hi</strong> </p>\n");
+    let (status, body) = server
+        .post(
+            "/api/v1/render/diff",
+            json!({"path": "a.txt", "old": "one\ntwo\n", "new": "one\n2\n"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["diff"],
+        "--- a/a.txt\n+++ b/a.txt\n@@ -1,2 +1,2 @@\n one\n-two\n+2\n"
+    );
     let anon = server
         .anon
         .post(server.url("/api/v1/render/markdown"))

@@ -97,6 +97,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::unlock_user))
         .routes(routes!(audit::list_audit))
         .routes(routes!(render::render_markdown))
+        .routes(routes!(render::render_diff))
         .route("/api/v1/openapi.json", axum::routing::get(serve_openapi))
 }
 

@@ -1,6 +1,6 @@
 //! The web UI: our own HTML, CSS and JavaScript modules embedded in the
-//! binary (no Node.js in the build), and the Markdown renderer the page
-//! asks the server for.
+//! binary (no Node.js in the build), and the Markdown and diff renderers
+//! the page asks the server for.
 //!
 //! Architecture invariant: no HTTP framework, store or session types; the
 //! server decides routes, authentication and headers, this crate only
@@ -8,7 +8,9 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod assets;
+mod diff;
 mod markdown;
 
 pub use assets::{Asset, CONTENT_SECURITY_POLICY, asset};
+pub use diff::{MAX_DIFF_BYTES, unified_diff};
 pub use markdown::render_markdown;

@@ -86,13 +86,17 @@ try {
   await page.locator('#conn[data-state="live"]').waitFor();
 
   step('approve a request');
-  const approval = page.getByRole('group', { name: /Approve bash/ });
+  const approval = page.getByRole('group', { name: /Approve write_file/ });
   await approval.waitFor();
   assert.match(await approval.locator('.countdown').textContent(), /\d+:\d\d left/);
   await shot(page, '03-session-approval');
   await approval.getByRole('button', { name: 'Accept', exact: true }).click();
   await approval.waitFor({ state: 'detached' });
   await log.locator('.msg.assistant', { hasText: 'Approved and written.' }).waitFor();
+  // The edit's diff, on its card and under "Files changed".
+  await log.locator('section.tool', { hasText: 'write_file' }).locator('.diff-lines .add', { hasText: '+approved' }).waitFor();
+  await page.getByText('Files changed').click();
+  await page.locator('.files-changed li[data-path="approved.txt"] .diff-lines .add', { hasText: '+approved' }).waitFor();
   await page.locator('.status-slot .status', { hasText: 'idle' }).waitFor();
 
   step('cancel a long command');

@@ -135,6 +135,18 @@ export class Conversation {
       h('details', { class: 'input', open: true }, h('summary', {}, 'Input'), h('pre', {}, summarize(d.tool, d.input))),
       out));
     this.tools.set(d.call_id, { el, out, status, started: Date.parse(ts) });
+    const edit = editOf(d.input);
+    if (edit) this.diff(el, edit);
+  }
+
+  // An edit's diff, made by the server from the tool's input.
+  async diff(card, edit) {
+    try {
+      const { diff } = await post('/api/v1/render/diff', edit);
+      const view = diffView(diff);
+      card.querySelector('details.input').after(h('details', { class: 'diff', open: true }, h('summary', {}, `Diff of ${edit.path}`), view));
+      this.handlers.onDiff?.(edit.path, diff);
+    } catch { /* the input above still shows the change */ }
   }
 
   toolOutput(d) {
@@ -170,6 +182,26 @@ export class Conversation {
     return this.add(h('p', { class: 'note error-note', role: 'status' },
       d.retryable ? `The model stream broke (${d.message}); retrying.` : `Error: ${d.message}`));
   }
+}
+
+// {path, old, new} for the builtin and Claude Code edit and write tools.
+function editOf(input) {
+  if (!input || typeof input !== 'object') return null;
+  const path = input.path || input.file_path;
+  if (typeof path !== 'string') return null;
+  if (typeof input.old_string === 'string' && typeof input.new_string === 'string') {
+    return { path, old: input.old_string, new: input.new_string };
+  }
+  if (typeof input.content === 'string') return { path, old: '', new: input.content };
+  return null;
+}
+
+export function diffView(diff) {
+  return h('pre', { class: 'diff-lines' }, diff.split('\n').filter((l, i, all) => l || i < all.length - 1).map((line) => {
+    const cls = line.startsWith('+++') || line.startsWith('---') ? 'file'
+      : line.startsWith('@@') ? 'hunk' : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : 'ctx';
+    return h('span', { class: 'line ' + cls }, line + '\n');
+  }));
 }
 
 function summarize(tool, input) {

@@ -7,7 +7,7 @@ import { h, mount, repoOf, statusBadge, toast } from '../dom.js';
 import * as outbox from '../outbox.js';
 import { notify } from '../notify.js';
 import { follow } from '../stream.js';
-import { Conversation, meterText } from './conversation.js';
+import { Conversation, diffView, meterText } from './conversation.js';
 
 export async function sessionView(app, id) {
   let session;
@@ -80,12 +80,18 @@ export async function sessionView(app, id) {
     waiting.delete(res.request_id);
   };
   const changed = new Map();
-  const onFile = (f) => {
-    changed.set(f.path, f);
-    files.hidden = false;
-    filesList.replaceChildren(...[...changed.values()].map((c) => h('li', {},
+  const diffs = new Map(); // path → [unified diff, …] of the edits seen
+  const showFiles = () => {
+    files.hidden = changed.size === 0;
+    filesList.replaceChildren(...[...changed.values()].map((c) => h('li', { dataset: { path: c.path } },
       h('span', { class: 'change ' + c.change }, c.change), ' ', h('code', {}, c.path), ' ',
-      h('span', { class: 'added' }, `+${c.lines_added}`), ' ', h('span', { class: 'removed' }, `−${c.lines_removed}`))));
+      h('span', { class: 'added' }, `+${c.lines_added}`), ' ', h('span', { class: 'removed' }, `−${c.lines_removed}`),
+      ...[...diffs].filter(([p]) => p === c.path || p.endsWith('/' + c.path)).flatMap(([, ds]) => ds.map(diffView)))));
+  };
+  const onFile = (f) => { changed.set(f.path, f); showFiles(); };
+  const onDiff = (path, diff) => {
+    diffs.set(path, [...(diffs.get(path) || []), diff]);
+    showFiles();
   };
   const onStatus = (d, env) => {
     setStatus(d.status);
@@ -101,7 +107,7 @@ export async function sessionView(app, id) {
       r.error ? h('p', { class: 'error' }, r.error) : null);
   };
   const conversation = new Conversation(log, {
-    onApproval, onResolved, onFile, onStatus, onResult, onUsage: (u) => { meter.textContent = meterText(u); },
+    onApproval, onResolved, onFile, onDiff, onStatus, onResult, onUsage: (u) => { meter.textContent = meterText(u); },
   });
 
   const showPending = (items) => pendingBox.replaceChildren(...items
