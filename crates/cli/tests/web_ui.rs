@@ -19,6 +19,7 @@ use std::time::Duration;
 use agentd_testkit::{FakeAnthropic, turn};
 use common::{ADMIN_PASSWORD, Backend, Server};
 use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 /// The browser and playwright-core, or `None` to skip (never under CI).
 fn browser_tools() -> Option<(String, String)> {
@@ -88,7 +89,7 @@ async fn flows_at(viewport: &str) {
     )
     .unwrap();
     let config_path = config.path().display().to_string();
-    let server =
+    let mut server =
         Server::start_with(Backend::Sqlite, &fake, &[("AGENTD_CONFIG", &config_path)]).await;
     let workspace = tempfile::tempdir().unwrap();
     let screenshots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
@@ -103,18 +104,38 @@ async fn flows_at(viewport: &str) {
         .env("AGENTD_TEST_PLAYWRIGHT", &playwright)
         .env("VIEWPORT", viewport)
         .env("SCREENSHOTS", &screenshots)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let child = node.spawn().expect("node is needed for the browser tests");
-    let out = tokio::time::timeout(Duration::from_secs(300), child.wait_with_output())
+    let mut child = node.spawn().expect("node is needed for the browser tests");
+    let stderr = child.stderr.take().unwrap();
+    let stderr = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = BufReader::new(stderr).read_to_string(&mut text).await;
+        text
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stdout = String::new();
+    let run = async {
+        // The script asks for a server restart when its page is live.
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line == "RESTART" {
+                server.restart_same_port().await;
+                stdin.write_all(b"RESTARTED\n").await.unwrap();
+            }
+            stdout.push_str(&line);
+            stdout.push('\n');
+        }
+        child.wait().await.unwrap()
+    };
+    let status = tokio::time::timeout(Duration::from_secs(300), run)
         .await
-        .expect("the browser flows did not finish in 300 s")
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        .expect("the browser flows did not finish in 300 s");
+    let stderr = stderr.await.unwrap();
     assert!(
-        out.status.success(),
+        status.success(),
         "browser flows failed ({viewport}); screenshots in {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server log\n{}",
         screenshots.display(),
         server.log()

@@ -13,6 +13,7 @@
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import assert from 'node:assert/strict';
 
 const require = createRequire(import.meta.url);
@@ -23,6 +24,10 @@ const viewportName = process.env.VIEWPORT || 'desktop';
 const viewport = viewportName === 'phone' ? { width: 390, height: 844 } : { width: 1280, height: 860 };
 const shots = join(process.env.SCREENSHOTS, viewportName);
 mkdirSync(shots, { recursive: true });
+
+// Lines from the driver (crates/cli/tests/web_ui.rs) on stdin.
+const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const nextLine = async () => (await stdinLines.next()).value;
 
 const step = (name) => console.log(`[${viewportName}] ${name}`);
 const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
@@ -160,6 +165,13 @@ try {
     return page.events.filter((e) => e.type === 'turn.started' && e.data.input === t).length;
   }, [id, text]);
   assert.equal(await started('offline message'), 1, 'the server ran the queued message once');
+
+  step('server restart: the stream resumes');
+  await page.locator('.status-slot .status', { hasText: 'idle' }).waitFor();
+  console.log('RESTART'); // the driver kills the server and starts it again on the same port
+  await page.locator('#conn[data-state="reconnecting"]').waitFor();
+  await nextLine(); // RESTARTED
+  await page.locator('#conn[data-state="live"]').waitFor({ timeout: 30000 });
 
   step('reload mid-stream');
   await page.locator('.status-slot .status', { hasText: 'idle' }).waitFor();
