@@ -90,6 +90,22 @@ mod tests {
     }
 
     #[test]
+    fn every_file_the_service_worker_caches_exists() {
+        let sw = asset("/sw.js").expect("sw");
+        let text = String::from_utf8_lossy(&sw.bytes);
+        let start = text.find("const SHELL = [").expect("SHELL list");
+        let list = &text[start..start + text[start..].find("];").expect("end of SHELL")];
+        let paths: Vec<&str> = list.split('\'').skip(1).step_by(2).collect();
+        assert!(paths.len() > 10, "{paths:?}");
+        for path in paths {
+            assert!(
+                asset(path).is_some(),
+                "sw.js caches {path}, which does not exist"
+            );
+        }
+    }
+
+    #[test]
     fn etags_follow_content() {
         let a = asset("/").expect("index").etag;
         assert_eq!(a, asset("/index.html").expect("index").etag);

@@ -70,6 +70,9 @@ try {
   await page.getByLabel('Password').fill(process.env.AGENTD_ADMIN_PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+  // Installable: the manifest is linked and the service worker is running.
+  assert.equal(await page.getAttribute('link[rel="manifest"]', 'href'), '/manifest.webmanifest');
+  assert.ok(await page.evaluate(() => navigator.serviceWorker.ready.then((r) => Boolean(r.active))));
 
   step('start a session');
   await page.getByRole('link', { name: 'New session' }).click();
