@@ -131,7 +131,8 @@ export class Conversation {
     const out = h('pre', { class: 'output', 'aria-label': 'Output' });
     const status = h('span', { class: 'tool-status running' }, 'running');
     const el = this.add(h('section', { class: 'tool', dataset: { call: d.call_id }, 'aria-label': `Tool ${d.tool}` },
-      h('header', {}, h('strong', { class: 'tool-name' }, d.tool), status, h('span', { class: 'duration muted' })),
+      h('header', {}, h('strong', { class: 'tool-name' }, d.tool), status, h('span', { class: 'duration muted' }),
+        typeof d.input?.command === 'string' ? h('code', { class: 'command' }, d.input.command) : null),
       h('details', { class: 'input', open: true }, h('summary', {}, 'Input'), h('pre', {}, summarize(d.tool, d.input))),
       out));
     this.tools.set(d.call_id, { el, out, status, started: Date.parse(ts) });
