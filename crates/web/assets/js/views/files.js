@@ -17,7 +17,8 @@ export async function filesView(app, id) {
   const load = async () => {
     error.textContent = '';
     try {
-      const listing = await get(`/api/v1/sessions/${id}/files?path=${encodeURIComponent(dir)}`);
+      // The root is the default; an empty `path=` is not sent.
+      const listing = await get(`/api/v1/sessions/${id}/files${dir ? `?path=${encodeURIComponent(dir)}` : ''}`);
       const parts = dir ? dir.split('/') : [];
       crumbs.replaceChildren(h('a', { href: '#', onclick: (e) => { e.preventDefault(); dir = ''; load(); } }, 'workspace'),
         ...parts.map((p, i) => [' / ', h('a', { href: '#', onclick: (e) => { e.preventDefault(); dir = parts.slice(0, i + 1).join('/'); load(); } }, p)]).flat());
