@@ -146,6 +146,8 @@ impl Fixture {
             }
             "import_mcp_servers" => json!({"mcpServers": {}}),
             "refresh" => json!({"refresh_token": "agentd_rt_not-a-token"}),
+            "render_markdown" => json!({"text": "**matrix**"}),
+            "render_diff" => json!({"path": "a.txt", "old": "a\n", "new": "b\n"}),
             // Unknown operations get an empty body: validation errors are an
             // acceptable answer for allowed callers.
             _ => json!({}),

@@ -275,3 +275,33 @@ pub struct Readiness {
 pub struct SessionFilter {
     pub status: Option<SessionStatus>,
 }
+
+/// Markdown to render as HTML (`POST /api/v1/render/markdown`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenderMarkdownRequest {
+    pub text: String,
+}
+
+/// Sanitized HTML, safe to insert into a page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RenderedHtml {
+    pub html: String,
+}
+
+/// Two versions of a file to diff (`POST /api/v1/render/diff`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenderDiffRequest {
+    /// Shown in the diff's header.
+    pub path: String,
+    #[serde(default)]
+    pub old: String,
+    pub new: String,
+}
+
+/// A unified diff (`---`/`+++` header, `@@` hunks, ` `/`-`/`+` lines).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RenderedDiff {
+    pub diff: String,
+}

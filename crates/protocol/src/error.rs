@@ -23,6 +23,8 @@ pub enum ErrorCode {
     RateLimited,
     Internal,
     Unavailable,
+    /// An `Idempotency-Key` was reused with a different request.
+    IdempotencyKeyReused,
     // Session errors.
     SessionBusy,
     WorkspaceInvalid,
@@ -78,6 +80,7 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::SessionBusy => "session_busy",
             Self::WorkspaceInvalid => "workspace_invalid",
             Self::Unsupported => "unsupported",

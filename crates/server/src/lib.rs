@@ -1,6 +1,7 @@
 //! The HTTP face of agentd: the `/api/v1` routes, authentication (bearer
 //! tokens, tickets, login throttling, the audit log), SSE and WebSocket
-//! event streams, health, readiness, metrics and the OpenAPI document.
+//! event streams, health, readiness, metrics, the OpenAPI document,
+//! `Idempotency-Key` replay and the web UI's files at `/`.
 //!
 //! Architecture invariant: handlers are thin. They parse, call the engine
 //! (`agentd-core`) and map its errors to the one error envelope; no session
@@ -11,6 +12,7 @@ pub mod auth;
 mod error;
 mod extract;
 mod follow;
+mod idempotency;
 mod mcp_endpoint;
 mod metrics;
 mod openapi;
@@ -43,9 +45,14 @@ pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     api.merge(routes::health::router())
         .route_service("/mcp", mcp_endpoint::service(state.clone()))
-        .fallback(error::not_found)
+        .fallback(routes::ui::serve)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Inside authentication: idempotency keys are per user.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotent,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::middleware::authenticate,

@@ -6,8 +6,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::routes::{
-    approvals, audit, auth, credentials, events, files, github, mcp_servers, sessions, settings,
-    shares, tasks, tokens, usage, users, web, webhooks, ws,
+    approvals, audit, auth, credentials, events, files, github, mcp_servers, render, sessions,
+    settings, shares, tasks, tokens, usage, users, web, webhooks, ws,
 };
 use crate::state::AppState;
 
@@ -38,6 +38,7 @@ use crate::state::AppState;
         (name = "settings", description = "The caller's own Claude Code settings (hooks, permission rules)"),
         (name = "webhooks", description = "Deliveries from GitHub, authenticated by their signature"),
         (name = "mcp", description = "The caller's MCP servers: saved configurations (secrets encrypted), health checks, .mcp.json import and export"),
+        (name = "ui", description = "Helpers of the web UI"),
     )
 )]
 struct ApiDoc;
@@ -125,6 +126,8 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(mcp_servers::check_mcp_server))
         .routes(routes!(mcp_servers::export_mcp_servers))
         .routes(routes!(mcp_servers::import_mcp_servers))
+        .routes(routes!(render::render_markdown))
+        .routes(routes!(render::render_diff))
         .route("/api/v1/openapi.json", axum::routing::get(serve_openapi))
 }
 

@@ -58,6 +58,11 @@ const SQLITE: &[Embedded] = &[
         "mcp servers",
         include_str!("../migrations/sqlite/0008_mcp_servers.sql"),
     ),
+    (
+        9,
+        "idempotency",
+        include_str!("../migrations/sqlite/0009_idempotency.sql"),
+    ),
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -100,6 +105,11 @@ const POSTGRES: &[Embedded] = &[
         8,
         "mcp servers",
         include_str!("../migrations/postgres/0008_mcp_servers.sql"),
+    ),
+    (
+        9,
+        "idempotency",
+        include_str!("../migrations/postgres/0009_idempotency.sql"),
     ),
 ];
 

@@ -160,10 +160,14 @@ impl Server {
     }
 
     async fn spawn(&mut self) {
+        self.spawn_on("127.0.0.1:0").await;
+    }
+
+    async fn spawn_on(&mut self, listen: &str) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_agentd"));
         cmd.arg("serve")
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--data-dir")
             .arg(self.data_dir.path());
         if let Some(url) = &self.database_url {
@@ -229,6 +233,18 @@ impl Server {
     pub async fn restart(&mut self) {
         self.kill9().await;
         self.spawn().await;
+    }
+
+    /// `kill -9`, then start again on the same address, so clients that
+    /// were connected (a browser page) can reconnect to the URL they know.
+    pub async fn restart_same_port(&mut self) {
+        let listen = self
+            .base
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        self.kill9().await;
+        self.spawn_on(&listen).await;
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -87,7 +87,14 @@ fn required(method: &Method, path: &str) -> (Scope, bool) {
     }
     // Getting a ticket or logging out changes nothing a read-only token
     // could not already see.
-    if matches!(path, "/api/v1/auth/ticket" | "/api/v1/auth/logout") {
+    // Rendering Markdown or a diff neither changes nor reveals anything.
+    if matches!(
+        path,
+        "/api/v1/auth/ticket"
+            | "/api/v1/auth/logout"
+            | "/api/v1/render/markdown"
+            | "/api/v1/render/diff"
+    ) {
         return (Scope::Read, false);
     }
     match *method {

@@ -11,6 +11,7 @@ mod accounts;
 mod events;
 mod fixtures;
 mod github;
+mod idempotency;
 mod inputs;
 mod reopen;
 mod sessions;
