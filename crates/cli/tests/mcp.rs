@@ -620,3 +620,31 @@ async fn an_mcp_client_drives_agentd() {
         let _ = c.cancel().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_gets_its_mcp_servers_too() {
+    let fake = FakeAnthropic::start().await;
+    let server = Server::start(Backend::Sqlite, &fake).await;
+    fake.push(turn().tool_use("mcp__everything__echo", json!({"message": "from a task"})));
+    fake.push(turn().text("Echoed."));
+    let repo = common::git_repo();
+    let (status, created) = server
+        .post(
+            "/api/v1/tasks",
+            json!({"repo": repo.path(), "prompt": "echo", "permission_mode": "bypassPermissions",
+                   "open_pr": false,
+                   "mcp_servers": [{"name": "everything", "command": everything(), "args": ["stdio"]}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let done = server
+        .wait_status(&id, &["completed", "failed", "cancelled"])
+        .await;
+    assert_eq!(done["status"], "completed", "{done}\n{}", server.log());
+    let requests = fake.message_requests();
+    assert_eq!(
+        tool_result(&requests[1]).unwrap()["content"],
+        "Echo: from a task"
+    );
+}

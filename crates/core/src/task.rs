@@ -97,7 +97,7 @@ impl SessionManager {
             max_turns: None,
             budget: req.budget,
             settings: None,
-            mcp_servers: None,
+            mcp_servers: req.mcp_servers,
         };
         let state = serde_json::to_value(&task).map_err(|e| CoreError::Invalid(e.to_string()))?;
         let created = self.create(session, owner_id, Some((KEY, state))).await?;

@@ -124,6 +124,9 @@ pub struct CreateTaskRequest {
     /// The task's own budget (see `CreateSessionRequest.budget`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<crate::usage::SessionBudget>,
+    /// MCP servers for the task's agent (see `CreateSessionRequest.mcp_servers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_servers: Option<Vec<crate::SessionMcpServer>>,
 }
 
 /// A task: its session, and its result once it has one.

@@ -155,6 +155,7 @@ async fn start_task(
         open_pr: Some(true),
         github_repo: Some(format!("{gh_owner}/{gh_repo}")),
         budget: None,
+        mcp_servers: None,
     };
     let task = match state.manager.create_task(request, Some(owner.id)).await {
         Ok(task) => task,
