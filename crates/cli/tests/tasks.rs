@@ -6,25 +6,13 @@
 
 mod common;
 
+use common::git;
+
 use std::path::Path;
 
 use agentd_testkit::{FakeAnthropic, FakeGitHub, turn};
 use common::{Backend, Server};
 use serde_json::{Value, json};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A bare "remote" with one commit on main.
 fn remote() -> tempfile::TempDir {

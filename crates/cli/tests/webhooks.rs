@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::git;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -65,20 +67,6 @@ fn comment_payload(body: &str) -> Value {
 
 // ---------------------------------------------------------------------------
 // The world: a bare "GitHub" repository, the fakes and the server
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn commit(work: &Path, message: &str) {
     git(work, &["add", "."]);

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::git;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -21,20 +23,6 @@ async fn wait_until(what: &str, server: &Server, mut done: impl FnMut() -> bool)
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

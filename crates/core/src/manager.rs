@@ -93,6 +93,16 @@ pub struct SessionManager {
 }
 
 impl Inner {
+    /// Every session with in-memory state, at this moment.
+    pub(crate) fn lives(&self) -> Vec<Arc<Live>> {
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
     pub(crate) async fn claude_cli(
         &self,
     ) -> Result<agentd_claude::ClaudeCli, agentd_claude::ClaudeError> {
@@ -386,14 +396,7 @@ impl SessionManager {
     /// Stop accepting work and interrupt every running turn.
     pub async fn shutdown(&self) {
         self.inner.shutdown.cancel();
-        let drivers: Vec<Arc<Live>> = self
-            .inner
-            .live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
+        let drivers = self.inner.lives();
         for live in drivers {
             let driver = live.state.lock().await.driver.take();
             if let Some(driver) = driver {

@@ -1,15 +1,13 @@
 //! Pause and resume, usage and limits: the engine's API for quotas (the
 //! checks themselves are in `quota`).
 
-use std::sync::{Arc, PoisonError};
-
 use agentd_protocol::{
     Limits, QuotaView, SessionBudget, SessionId, SessionStatus, SessionView, UsageList, UserUsage,
 };
 
 use crate::error::CoreError;
 use crate::log::now_ms;
-use crate::manager::{Live, SessionManager};
+use crate::manager::SessionManager;
 
 impl SessionManager {
     /// Pause a working session before its next model call; it stays
@@ -81,14 +79,7 @@ impl SessionManager {
             .store
             .put_user_limits(user_id, &limits, now_ms_i64())
             .await?;
-        let lives: Vec<Arc<Live>> = self
-            .inner
-            .live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
+        let lives = self.inner.lives();
         for live in lives {
             live.resumed.notify_waiters();
         }

@@ -447,33 +447,39 @@ pub fn client_builder_with(token: &str) -> reqwest::ClientBuilder {
     reqwest::Client::builder().default_headers(headers)
 }
 
-/// A temporary git repository with one commit.
+/// Runs git in `dir` and returns its stdout; panics unless it succeeds.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A repository with one commit on `main`.
 pub fn git_repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&["init", "-q", "-b", "main"]);
+    git(dir.path(), &["init", "-q", "-b", "main"]);
     std::fs::write(dir.path().join("README.md"), "# demo\n").expect("write");
-    run(&["add", "."]);
-    run(&[
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@example.com",
-        "commit",
-        "-qm",
-        "init",
-    ]);
+    git(dir.path(), &["add", "."]);
+    git(
+        dir.path(),
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-qm",
+            "init",
+        ],
+    );
     dir
 }
 
