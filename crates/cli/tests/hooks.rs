@@ -474,3 +474,45 @@ async fn pre_tool_use_blocks_on_the_claude_code_runtime() {
             .starts_with("toolu_")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_tool_use_continue_false_stops_the_agent() {
+    let fake = FakeAnthropic::start().await;
+    fake.push(
+        turn()
+            .tool_use("bash", json!({"command": "echo first"}))
+            .tool_use("bash", json!({"command": "echo second"})),
+    );
+    fake.push(turn().text("never asked for"));
+    let server = Server::start(Backend::Sqlite, &fake).await;
+    let workspace = tempfile::tempdir().unwrap();
+    let settings = json!({"hooks": {"PostToolUse": [{"matcher": "Bash", "hooks": [
+        {"type": "command", "command": r#"echo '{"continue": false, "stopReason": "one command is enough"}'"#}
+    ]}]}});
+    let (status, created) = server
+        .post(
+            "/api/v1/sessions",
+            json!({"prompt": "go", "workspace": {"path": workspace.path()}, "settings": settings}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let session = server.wait_status(&id, &["idle", "failed"]).await;
+    assert_eq!(session["status"], "idle", "{session}");
+    assert!(
+        session["status_reason"]
+            .as_str()
+            .unwrap()
+            .contains("one command is enough"),
+        "{session}"
+    );
+    // The model was not asked again, and the second call never ran.
+    assert_eq!(fake.message_requests().len(), 1);
+    assert_eq!(fake.pending_replies(), 1);
+    let events = server.events(&id).await;
+    let completed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "tool.completed")
+        .collect();
+    assert_eq!(completed.len(), 1, "only the first call ran: {events:?}");
+}

@@ -106,6 +106,12 @@ pub(crate) async fn run(turn: &mut Turn<'_>) -> Result<TurnEnd, CoreError> {
         if outcome.cancelled {
             return Ok(turn.cancelled_end());
         }
+        if let Some(reason) = outcome.halted {
+            return Ok(TurnEnd {
+                reason: Some(format!("a PostToolUse hook stopped the agent: {reason}")),
+                ..TurnEnd::new(TurnStopReason::EndTurn)
+            });
+        }
     }
     Ok(TurnEnd::new(TurnStopReason::MaxTurns))
 }

@@ -23,6 +23,7 @@ use crate::hooks::SessionHooks;
 use crate::turn::Turn;
 
 const CANCELLED: &str = "cancelled: the user interrupted the turn before this tool call ran";
+const HALTED: &str = "not run: a hook stopped the agent before this tool call";
 
 pub(crate) struct ToolCall {
     pub(crate) id: String,
@@ -50,6 +51,9 @@ pub(crate) struct Dispatched {
     /// One `tool_result` per call, in call order.
     pub(crate) results: Vec<ContentBlock>,
     pub(crate) cancelled: bool,
+    /// A `PostToolUse` hook answered `continue: false`: the agent stops
+    /// after this batch, with the hook's reason.
+    pub(crate) halted: Option<String>,
 }
 
 pub(crate) async fn dispatch_tools(turn: &mut Turn<'_>, calls: Vec<ToolCall>) -> Dispatched {
@@ -58,17 +62,24 @@ pub(crate) async fn dispatch_tools(turn: &mut Turn<'_>, calls: Vec<ToolCall>) ->
     let rules = crate::permission::rules(settings.permissions, &turn.record);
     let hooks = SessionHooks::from_config(inner, &turn.record, settings.hooks).await;
     let mut results = Vec::with_capacity(calls.len());
+    let mut halted = None;
     for call in calls {
         if turn.cancel.is_cancelled() {
             results.push(result(&call.id, CANCELLED, true));
             continue;
         }
-        let outcome = run_one(turn, &rules, hooks.as_ref(), &call).await;
+        if halted.is_some() {
+            results.push(result(&call.id, HALTED, true));
+            continue;
+        }
+        let (outcome, halt) = run_one(turn, &rules, hooks.as_ref(), &call).await;
         results.push(result(&call.id, &outcome.content, outcome.is_error));
+        halted = halt;
     }
     Dispatched {
         results,
         cancelled: turn.cancel.is_cancelled(),
+        halted,
     }
 }
 
@@ -85,7 +96,7 @@ async fn run_one(
     rules: &PermissionSet,
     hooks: Option<&SessionHooks>,
     call: &ToolCall,
-) -> ToolOutcome {
+) -> (ToolOutcome, Option<String>) {
     turn.emit(EventData::ToolStarted(ToolStarted {
         call_id: call.id.clone(),
         tool: call.name.clone(),
@@ -93,6 +104,7 @@ async fn run_one(
     }))
     .await;
     let started = Instant::now();
+    let mut halt = None;
     let outcome = match permitted(turn, rules, hooks, call).await {
         Ok(input) => {
             let call = ToolCall {
@@ -102,7 +114,11 @@ async fn run_one(
             };
             let outcome = execute(turn, &call).await;
             match hooks {
-                Some(hooks) => after_tool(turn, hooks, &call, outcome).await,
+                Some(hooks) => {
+                    let (outcome, stop) = after_tool(turn, hooks, &call, outcome).await;
+                    halt = stop;
+                    outcome
+                }
                 None => outcome,
             }
         }
@@ -137,7 +153,7 @@ async fn run_one(
         }))
         .await;
     }
-    outcome
+    (outcome, halt)
 }
 
 /// Run an allowed call with live output.
@@ -232,14 +248,15 @@ async fn permitted(
     }
 }
 
-/// `PostToolUse`: the tool ran; its hooks can only add feedback and
-/// context for the model, which follows the tool's own output.
+/// `PostToolUse`: the tool ran; its hooks can add feedback and context for
+/// the model, which follows the tool's own output, or stop the agent
+/// (`continue: false`, returned as its reason).
 async fn after_tool(
     turn: &Turn<'_>,
     hooks: &SessionHooks,
     call: &ToolCall,
     mut outcome: ToolOutcome,
-) -> ToolOutcome {
+) -> (ToolOutcome, Option<String>) {
     let input = HookInput::PostToolUse {
         tool_name: claude_tool_name(&call.name).to_owned(),
         tool_input: call.input.clone(),
@@ -258,7 +275,12 @@ async fn after_tool(
     for context in &said.additional_context {
         outcome.content.push_str(&format!("\n\n{context}"));
     }
-    outcome
+    let halt = said.halted.then(|| {
+        said.stop_reason
+            .clone()
+            .unwrap_or_else(|| "no reason given".to_owned())
+    });
+    (outcome, halt)
 }
 
 /// What a tool call runs with.
