@@ -3,6 +3,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use agentd_protocol::PermissionMode;
 
@@ -30,6 +31,9 @@ pub struct SpawnOptions {
     /// [`PermissionHandler::hook`](crate::PermissionHandler::hook)), for
     /// every tool: the handler does the matching.
     pub hook_events: Vec<String>,
+    /// Starts the CLI (inside a sandbox); `None`: directly, with the
+    /// server's environment less its secrets.
+    pub launcher: Option<Arc<dyn crate::CliLauncher>>,
 }
 
 /// How long the CLI waits for one hook callback, in seconds. The host runs
@@ -131,6 +135,15 @@ fn withheld(name: &OsStr) -> bool {
         || SECRET_SUFFIXES.iter().any(|s| name.ends_with(s))
 }
 
+/// The environment handed to a [`crate::CliLauncher`]: only what was asked
+/// for, nothing of the server's. `IS_SANDBOX` is not needed: a sandbox runs
+/// the CLI as an unprivileged user.
+pub(crate) fn launcher_env(opts: &SpawnOptions) -> Vec<(String, String)> {
+    let mut out = vec![("PWD".to_owned(), opts.cwd.to_string_lossy().into_owned())];
+    out.extend(opts.env.iter().filter(|(k, _)| k != "PWD").cloned());
+    out
+}
+
 /// The child's whole environment.
 pub(crate) fn env(
     inherited: impl IntoIterator<Item = (OsString, OsString)>,
@@ -190,6 +203,20 @@ mod tests {
         assert_eq!(
             cli_permission_mode(PermissionMode::BypassPermissions),
             "bypassPermissions"
+        );
+    }
+
+    #[test]
+    fn a_launcher_gets_only_the_explicit_environment() {
+        let opts = SpawnOptions {
+            cwd: "/ws".into(),
+            env: vec![("ANTHROPIC_API_KEY".into(), "agent-key".into())],
+            ..SpawnOptions::default()
+        };
+        assert_eq!(
+            launcher_env(&opts),
+            [("PWD", "/ws"), ("ANTHROPIC_API_KEY", "agent-key")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
         );
     }
 

@@ -67,6 +67,7 @@ mod control;
 mod discover;
 mod error;
 mod files;
+mod launch;
 mod lines;
 mod mapper;
 mod process;
@@ -79,6 +80,7 @@ pub use command::SpawnOptions;
 pub use control::{PermissionDecision, PermissionHandler, PermissionRequest};
 pub use discover::{ClaudeCli, MIN_VERSION};
 pub use error::ClaudeError;
+pub use launch::CliLauncher;
 pub use process::ClaudeProcess;
 pub use turn::{ClaudeEvent, TurnResult};
 

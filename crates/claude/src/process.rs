@@ -44,22 +44,31 @@ impl ClaudeProcess {
     ) -> Result<Self, ClaudeError> {
         let is_root = nix::unistd::geteuid().is_root();
         let hooks = command::initialize_hooks(&opts);
-        let mut cmd = tokio::process::Command::new(&cli.path);
-        cmd.args(command::args(&opts))
-            .env_clear()
-            .envs(command::env(std::env::vars_os(), &opts, is_root))
-            .current_dir(&opts.cwd)
-            .stdin(Stdio::piped())
+        let spawn_error = |source| ClaudeError::Spawn {
+            path: cli.path.clone(),
+            source,
+        };
+        let args = command::args(&opts);
+        let mut cmd = match &opts.launcher {
+            Some(launcher) => launcher
+                .command(&cli.path, &args, command::launcher_env(&opts), &opts.cwd)
+                .map_err(|e| spawn_error(std::io::Error::other(e)))?,
+            None => {
+                let mut cmd = tokio::process::Command::new(&cli.path);
+                cmd.args(args)
+                    .env_clear()
+                    .envs(command::env(std::env::vars_os(), &opts, is_root))
+                    .current_dir(&opts.cwd);
+                cmd
+            }
+        };
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Own group, so a kill reaches helpers that stay in it (tool
             // commands leave it: see `reap`).
             .process_group(0)
             .kill_on_drop(true);
-        let spawn_error = |source| ClaudeError::Spawn {
-            path: cli.path.clone(),
-            source,
-        };
         let mut child = cmd.spawn().map_err(spawn_error)?;
         let pipes = (child.stdin.take(), child.stdout.take(), child.stderr.take());
         let (Some(stdin), Some(stdout), Some(stderr), Some(pid)) =

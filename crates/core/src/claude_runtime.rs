@@ -17,6 +17,7 @@ use agentd_protocol::event::ApprovalDecision;
 use agentd_protocol::event::ErrorEvent;
 use agentd_protocol::ids::prefixed_id;
 use agentd_protocol::{ErrorCode, EventData, SessionId, SessionStatus, TurnStopReason};
+use agentd_sandbox::SandboxMode;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -106,8 +107,27 @@ async fn spawn(turn: &Turn<'_>) -> Result<ClaudeProcess, (ErrorCode, String)> {
         .claude_cli()
         .await
         .map_err(|e| (e.code(), e.to_string()))?;
+    crate::sandbox::check(&inner.sandbox).map_err(|e| (e.code(), e.to_string()))?;
+    let sandboxed = matches!(&inner.sandbox, Ok(mode) if !matches!(mode, SandboxMode::None));
+    let (mcp_config, mcp_programs) = mcp_config_file(turn, sandboxed).await?;
+    let cwd: std::path::PathBuf = turn.record.workspace_path.clone().into();
+    let launcher = match &inner.sandbox {
+        Ok(mode) => crate::claude_sandbox::launcher(
+            mode,
+            &crate::claude_sandbox::ClaudeMounts {
+                workspace: &cwd,
+                data_dir: &inner.config.data_dir,
+                session: turn.id,
+                cli: &cli.path,
+                mcp_dir: mcp_config.as_deref().and_then(std::path::Path::parent),
+                mcp_programs: &mcp_programs,
+            },
+        )
+        .map_err(|e| (ErrorCode::Unavailable, e))?,
+        Err(_) => None,
+    };
     let options = SpawnOptions {
-        cwd: turn.record.workspace_path.clone().into(),
+        cwd,
         model: Some(turn.record.model.clone()),
         permission_mode: turn.record.permission_mode,
         resume: turn
@@ -118,10 +138,11 @@ async fn spawn(turn: &Turn<'_>) -> Result<ClaudeProcess, (ErrorCode, String)> {
             .and_then(|id| id.as_str())
             .map(str::to_owned),
         env: claude_env(turn).await,
-        mcp_config: mcp_config_file(turn).await?,
+        mcp_config,
         append_system_prompt: None,
         extra_args: Vec::new(),
         hook_events: hook_events(turn).await,
+        launcher,
     };
     let permissions = Arc::new(Gate {
         manager: turn.manager.clone(),
@@ -148,18 +169,32 @@ async fn hook_events(turn: &Turn<'_>) -> Vec<String> {
 
 /// Writes the session's MCP servers for `--mcp-config`: a 0600 file in a
 /// fresh 0700 directory (the values are secrets), kept as long as the
-/// session's CLI process and removed with it.
+/// session's CLI process and removed with it. Also returns the stdio
+/// servers' programs; when `sandboxed`, a bare command name is resolved on
+/// the server's `PATH` first, since the sandbox's `PATH` has only system
+/// directories and the program's install directory is bound at its path.
 async fn mcp_config_file(
     turn: &Turn<'_>,
-) -> Result<Option<std::path::PathBuf>, (ErrorCode, String)> {
+    sandboxed: bool,
+) -> Result<(Option<std::path::PathBuf>, Vec<std::path::PathBuf>), (ErrorCode, String)> {
     let inner = &turn.manager.inner;
-    let configs = crate::mcp_session::load(inner, turn.id)
+    let mut configs = crate::mcp_session::load(inner, turn.id)
         .await
         .map_err(|e| (ErrorCode::ToolFailed, e))?;
     let mut slot = turn.live.claude_mcp_dir.lock().await;
     *slot = None;
     if configs.is_empty() {
-        return Ok(None);
+        return Ok((None, Vec::new()));
+    }
+    let mut programs = Vec::new();
+    for config in &mut configs {
+        if let agentd_mcp::McpTransport::Stdio { command, .. } = &mut config.transport {
+            let program = crate::mcp_session::resolve_program(command);
+            if sandboxed {
+                *command = program.to_string_lossy().into_owned();
+            }
+            programs.push(program);
+        }
     }
     let document = agentd_mcp::to_claude_mcp_config(&configs);
     let write = || -> std::io::Result<(tempfile::TempDir, std::path::PathBuf)> {
@@ -180,7 +215,7 @@ async fn mcp_config_file(
         )
     })?;
     *slot = Some(dir);
-    Ok(Some(path))
+    Ok((Some(path), programs))
 }
 
 /// The CLI's environment: the server's settings, with the owner's own

@@ -12,6 +12,7 @@ mod builtin;
 mod bus;
 mod claude_hooks;
 mod claude_runtime;
+mod claude_sandbox;
 mod cleanup;
 mod config;
 mod conversation;

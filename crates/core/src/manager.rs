@@ -363,6 +363,7 @@ impl SessionManager {
         live.claude_mcp_dir.lock().await.take();
         crate::mcp_session::close(&live).await;
         self.inner.store.delete_session(id).await?;
+        crate::claude_sandbox::remove_home(&self.inner.config.data_dir, id).await;
         self.inner.log.forget(id).await;
         self.inner.bus.close(id);
         self.inner

@@ -263,7 +263,7 @@ impl StdioCommand for SandboxedStdio {
 
 /// A bare command name as the host's `PATH` finds it, so a server installed
 /// outside the sandbox's system directories (npm, pipx) can be bound in.
-fn resolve_program(command: &str) -> PathBuf {
+pub(crate) fn resolve_program(command: &str) -> PathBuf {
     if command.contains('/') {
         return PathBuf::from(command);
     }
@@ -278,7 +278,7 @@ fn resolve_program(command: &str) -> PathBuf {
 /// What a server outside the system directories needs to see to run: the
 /// outermost `node_modules` above it (its dependencies), else its directory;
 /// for both the path as given and where its symlinks lead.
-fn install_dirs(program: &Path) -> Vec<PathBuf> {
+pub(crate) fn install_dirs(program: &Path) -> Vec<PathBuf> {
     if !program.is_absolute() {
         return Vec::new();
     }

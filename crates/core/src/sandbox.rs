@@ -60,7 +60,7 @@ pub(crate) fn mcp_launcher(
 }
 
 /// The sandbox policy of one session's processes.
-fn policy(workspace: &Path, data_dir: &Path) -> SandboxPolicy {
+pub(crate) fn policy(workspace: &Path, data_dir: &Path) -> SandboxPolicy {
     let mut policy = SandboxPolicy::new(workspace);
     policy.hidden_paths.extend(HiddenPath::probe(data_dir));
     if let Some(home) = std::env::var_os("HOME") {

@@ -188,6 +188,11 @@ enum Mount<'a> {
     /// Bound onto itself only if it exists; pins it as a mount point.
     ReadWriteTry(PathBuf),
     ReadOnlyTry(PathBuf),
+    /// A host directory bound read-write at another path (a persistent home).
+    BindAt {
+        source: &'a Path,
+        dest: &'a Path,
+    },
     Hide(&'a HiddenPath, &'static str),
 }
 
@@ -196,6 +201,7 @@ impl Mount<'_> {
         match self {
             Mount::Tmpfs(path) | Mount::ReadOnly(path) | Mount::ReadWrite(path) => path,
             Mount::ReadWriteTry(path) | Mount::ReadOnlyTry(path) => path,
+            Mount::BindAt { dest, .. } => dest,
             Mount::Hide(hidden, _) => &hidden.path,
         }
     }
@@ -205,6 +211,12 @@ impl Mount<'_> {
             Mount::Tmpfs(path) => {
                 argv.push(["--tmpfs"]);
                 argv.path(path);
+                return;
+            }
+            Mount::BindAt { source, dest } => {
+                argv.push(["--bind"]);
+                argv.path(source);
+                argv.path(dest);
                 return;
             }
             Mount::Hide(hidden, perms) => {
@@ -233,7 +245,14 @@ impl Mount<'_> {
 /// workspace stays hidden and a workspace inside a hidden data dir stays
 /// visible.
 fn layered_mounts(policy: &SandboxPolicy) -> Vec<Mount<'_>> {
-    let mut mounts = vec![Mount::Tmpfs(Path::new("/tmp")), Mount::Tmpfs(&policy.home)];
+    let home = match &policy.home_dir {
+        Some(source) => Mount::BindAt {
+            source,
+            dest: &policy.home,
+        },
+        None => Mount::Tmpfs(&policy.home),
+    };
+    let mut mounts = vec![Mount::Tmpfs(Path::new("/tmp")), home];
     mounts.extend(policy.extra_readonly.iter().map(|p| Mount::ReadOnly(p)));
     mounts.push(Mount::ReadWrite(&policy.workspace));
     mounts.extend(policy.extra_writable.iter().map(|p| Mount::ReadWrite(p)));

@@ -16,6 +16,7 @@ fn policy() -> SandboxPolicy {
         hidden_paths: Vec::new(),
         env: vec![("PATH".to_owned(), "/usr/bin:/bin".to_owned())],
         home: PathBuf::from("/home/agent"),
+        home_dir: None,
         protect_git: false,
         git_is_file: false,
     }
@@ -272,4 +273,32 @@ fn without_a_pid_namespace_cap_bwrap_runs_directly() {
     );
     assert_eq!(full[0], "/opt/bwrap");
     assert_eq!(full[1..], argv(&policy())[..]);
+}
+
+#[test]
+fn a_persistent_home_is_bound_read_write_in_place_of_the_tmpfs() {
+    let mut policy = policy();
+    policy.home_dir = Some(PathBuf::from("/data/claude-home/s1"));
+    let argv = argv(&policy);
+    assert!(
+        has(&argv, "--bind /data/claude-home/s1 /home/agent"),
+        "{argv:?}"
+    );
+    assert!(!has(&argv, "--tmpfs /home/agent"), "{argv:?}");
+    assert!(has(&argv, "--setenv HOME /home/agent"), "{argv:?}");
+}
+
+#[test]
+fn a_persistent_home_inside_a_hidden_data_dir_stays_reachable() {
+    let mut policy = policy();
+    policy.hidden_paths = vec![HiddenPath::directory("/data")];
+    policy.home_dir = Some(PathBuf::from("/data/claude-home/s1"));
+    let argv = argv(&policy);
+    // bwrap reads a bind's source from the host's root, so hiding /data
+    // inside does not hide the home, and nothing of /data shows beside it.
+    assert!(has(&argv, "--perms 0000 --tmpfs /data"), "{argv:?}");
+    assert!(
+        has(&argv, "--bind /data/claude-home/s1 /home/agent"),
+        "{argv:?}"
+    );
 }

@@ -37,6 +37,9 @@ impl SandboxLauncher {
         for dir in &mut policy.extra_writable {
             *dir = existing_dir("extra writable directory", dir)?;
         }
+        if let Some(dir) = &mut policy.home_dir {
+            *dir = existing_dir("home directory", dir)?;
+        }
         for dir in &mut policy.extra_readonly {
             *dir = existing_dir("extra read-only directory", dir)?;
         }

@@ -14,7 +14,8 @@
 //!
 //! System directories (`/usr`, `/etc`, …) read-only, with host secrets in them
 //! ([`SYSTEM_SECRETS`]) hidden; a fresh `/proc` and minimal `/dev`; a private
-//! `/tmp`; a private empty `HOME`; the workspace read-write at its real path;
+//! `/tmp`; a private empty `HOME` (or, with [`SandboxPolicy::home_dir`], a
+//! private host directory that persists: the Claude Code CLI's); the workspace read-write at its real path;
 //! private pid, ipc, uts, cgroup, user and (unless [`NetworkPolicy::Host`])
 //! network namespaces; no further user namespaces; a new session (no
 //! `TIOCSTI`); exactly the environment the policy lists. The process runs as

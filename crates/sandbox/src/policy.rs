@@ -37,8 +37,13 @@ pub struct SandboxPolicy {
     /// The complete environment inside; everything else is cleared. `HOME` is
     /// always set to [`SandboxPolicy::home`], whatever this says.
     pub env: Vec<(String, String)>,
-    /// A private, empty tmpfs mounted here and used as `HOME`.
+    /// Mounted here and used as `HOME`: a private, empty tmpfs, or
+    /// [`SandboxPolicy::home_dir`] when one is given.
     pub home: PathBuf,
+    /// A host directory bound read-write at [`SandboxPolicy::home`] instead
+    /// of the empty tmpfs, so what the process keeps in its home outlives
+    /// it (the Claude Code CLI's transcripts, which `--resume` reads).
+    pub home_dir: Option<PathBuf>,
     /// `.git/hooks` and `.git/config` of the workspace read-only, and `.git`
     /// itself pinned (a mount point cannot be renamed), so a tool cannot plant
     /// a hook or a config-defined command that the server later runs.
@@ -65,6 +70,7 @@ impl SandboxPolicy {
                 .collect(),
             env: default_env(),
             home: PathBuf::from(DEFAULT_HOME),
+            home_dir: None,
             protect_git: true,
             git_is_file: false,
         }

@@ -247,6 +247,11 @@ impl Server {
         self.spawn_on(&listen).await;
     }
 
+    /// The `agentd serve` process id (for tests that aim at the server).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
