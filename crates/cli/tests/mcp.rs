@@ -256,7 +256,8 @@ async fn builtin_sessions_call_mcp_tools_under_the_permission_rules() {
         )
         .await;
     assert_eq!(status, 202);
-    server.wait_status(&id, &["running"]).await;
+    // The follow-up's turn may be over before a poll could see it running.
+    fake.wait_for_requests(4, Duration::from_secs(20)).await;
     server.wait_status(&id, &["idle", "failed"]).await;
     let requests = fake.message_requests();
     assert_eq!(tool_result(&requests[3]).unwrap()["content"], "Echo: again");
