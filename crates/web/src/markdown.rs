@@ -37,7 +37,9 @@ pub fn render_markdown(text: &str) -> String {
 
 /// Replaces each fenced block in a language the highlighter knows by its
 /// highlighted HTML; everything else passes through unchanged.
-fn with_highlighting<'a>(events: impl Iterator<Item = Event<'a>>) -> impl Iterator<Item = Event<'a>> {
+fn with_highlighting<'a>(
+    events: impl Iterator<Item = Event<'a>>,
+) -> impl Iterator<Item = Event<'a>> {
     let mut fence: Option<(String, String)> = None; // (language, code so far)
     events.flat_map(move |event| match (&mut fence, event) {
         (None, Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info)))) => {
@@ -153,7 +155,9 @@ mod tests {
     fn fenced_code_is_highlighted_with_classes_only() {
         let html = render_markdown("```rust\nfn main() { let s = \"<x>\"; }\n```\n");
         assert!(
-            html.starts_with("<pre><code class=\"language-rust\"><span class=\"hl-source hl-rust\">"),
+            html.starts_with(
+                "<pre><code class=\"language-rust\"><span class=\"hl-source hl-rust\">"
+            ),
             "{html}"
         );
         assert!(html.contains("hl-keyword"), "{html}");
@@ -175,7 +179,10 @@ mod tests {
         let html = render_markdown(
             "<span class=\"toast hl-keyword\" style=\"color:red\">x</span> <code class=\"approval\">y</code>",
         );
-        assert!(html.contains("<span class=\"hl-keyword\">x</span>"), "{html}");
+        assert!(
+            html.contains("<span class=\"hl-keyword\">x</span>"),
+            "{html}"
+        );
         assert!(html.contains("<code>y</code>"), "{html}");
         assert!(!html.contains("style"), "{html}");
     }
