@@ -3,7 +3,10 @@
 //! model, and Debian's Chromium driven by playwright-core running
 //! `crates/web/tests/browser/flows.mjs` (log in, start a session, watch text
 //! and a tool card stream, approve, cancel a long command, follow up, files,
-//! offline outbox, reload mid-stream), at desktop size and at 390×844.
+//! offline outbox, reload mid-stream, keyboard, a task, steer, a session
+//! paused by its `[limits]` budget and resumed, notifications, settings with
+//! a real MCP server check, admin users/quotas/usage/audit), at desktop size
+//! and at 390×844.
 //! Screenshots go to `$CARGO_TARGET_TMPDIR/screenshots/` (outside git).
 //!
 //! `scripts/test` installs Chromium and playwright-core and sets
@@ -275,6 +278,20 @@ async fn the_page_is_served_with_its_security_headers() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["html"], "<p><strong>hi</strong> </p>\n");
+    // Fenced code comes back highlighted, with the highlighter's classes.
+    let (status, body) = server
+        .post(
+            "/api/v1/render/markdown",
+            json!({"text": "```rust\nfn main() {}\n```"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let html = body["html"].as_str().unwrap();
+    assert!(
+        html.starts_with("<pre><code class=\"language-rust\"><span class=\"hl-"),
+        "{html}"
+    );
+    assert!(html.contains("hl-storage"), "{html}");
     let (status, body) = server
         .post(
             "/api/v1/render/diff",
