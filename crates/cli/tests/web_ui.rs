@@ -3,7 +3,10 @@
 //! model, and Debian's Chromium driven by playwright-core running
 //! `crates/web/tests/browser/flows.mjs` (log in, start a session, watch text
 //! and a tool card stream, approve, cancel a long command, follow up, files,
-//! offline outbox, reload mid-stream), at desktop size and at 390×844.
+//! offline outbox, reload mid-stream, keyboard, a task, steer, a session
+//! paused by its `[limits]` budget and resumed, notifications, settings with
+//! a real MCP server check, admin users/quotas/usage/audit), at desktop size
+//! and at 390×844.
 //! Screenshots go to `$CARGO_TARGET_TMPDIR/screenshots/` (outside git).
 //!
 //! `scripts/test` installs Chromium and playwright-core and sets
@@ -74,6 +77,52 @@ fn script(fake: &FakeAnthropic) {
         .chain(std::iter::once("END-OF-LONG".to_owned()))
         .collect();
     fake.push(turn().text(long).delay_per_event(Duration::from_millis(60)));
+    // The task from the new-task form.
+    fake.push(turn().text("Task done."));
+    // A session that runs past the [limits] session budget (100 000 tokens)
+    // in one call; the page steers it while its tool runs, then resumes it
+    // with a raised budget.
+    fake.push(
+        turn()
+            .tool_use("bash", json!({"command": "sleep 4"}))
+            .usage(150_000, 10, 0, 0),
+    );
+    fake.push(turn().text("Resumed after budget."));
+}
+
+/// A git repository with one commit, for the task.
+fn task_repo(dir: &Path) {
+    std::fs::write(dir.join("README.md"), "task repo\n").unwrap();
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "."],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e.x",
+            "commit",
+            "-qm",
+            "init",
+        ],
+    ] {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "git {args:?}");
+    }
+}
+
+/// The MCP server Settings checks (npm's `@modelcontextprotocol/server-everything`).
+fn mcp_everything() -> String {
+    std::env::var("AGENTD_TEST_MCP_EVERYTHING").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/agentd-npm/node_modules/.bin/mcp-server-everything",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    })
 }
 
 async fn flows_at(viewport: &str) {
@@ -85,13 +134,16 @@ async fn flows_at(viewport: &str) {
     let config = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         config.path(),
-        "[permissions]\nallow = [\"Bash(echo tool-output-line)\", \"Bash(sleep:*)\"]\n",
+        "[permissions]\nallow = [\"Bash(echo tool-output-line)\", \"Bash(sleep:*)\"]\n\n\
+         [limits]\nsession_tokens = 100000\n",
     )
     .unwrap();
     let config_path = config.path().display().to_string();
     let mut server =
         Server::start_with(Backend::Sqlite, &fake, &[("AGENTD_CONFIG", &config_path)]).await;
     let workspace = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    task_repo(repo.path());
     let screenshots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     let flows = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/tests/browser/flows.mjs");
 
@@ -100,6 +152,8 @@ async fn flows_at(viewport: &str) {
         .env("AGENTD_URL", &server.base)
         .env("AGENTD_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("AGENTD_WORKSPACE", workspace.path())
+        .env("AGENTD_TASK_REPO", repo.path())
+        .env("AGENTD_TEST_MCP_EVERYTHING", mcp_everything())
         .env("AGENTD_TEST_CHROMIUM", &chromium)
         .env("AGENTD_TEST_PLAYWRIGHT", &playwright)
         .env("VIEWPORT", viewport)
@@ -141,7 +195,17 @@ async fn flows_at(viewport: &str) {
         server.log()
     );
     assert!(stdout.contains("all flows passed"), "{stdout}");
-    for shot in ["01-login", "03-session-approval", "07-sessions", "09-admin"] {
+    // The steer reached the model with the tool's result, after the resume.
+    let last = fake.message_requests().pop().unwrap();
+    assert!(last.to_string().contains("steer-note"), "{last}");
+    for shot in [
+        "01-login",
+        "03-session-approval",
+        "07-sessions",
+        "08-settings",
+        "09-admin",
+        "10-paused",
+    ] {
         let file = screenshots.join(viewport).join(format!("{shot}.png"));
         assert!(file.exists(), "no screenshot {}", file.display());
     }
@@ -214,6 +278,20 @@ async fn the_page_is_served_with_its_security_headers() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["html"], "<p><strong>hi</strong> </p>\n");
+    // Fenced code comes back highlighted, with the highlighter's classes.
+    let (status, body) = server
+        .post(
+            "/api/v1/render/markdown",
+            json!({"text": "```rust\nfn main() {}\n```"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let html = body["html"].as_str().unwrap();
+    assert!(
+        html.starts_with("<pre><code class=\"language-rust\"><span class=\"hl-"),
+        "{html}"
+    );
+    assert!(html.contains("hl-storage"), "{html}");
     let (status, body) = server
         .post(
             "/api/v1/render/diff",

@@ -1,13 +1,13 @@
 // The service worker: keeps the app shell so the page opens offline (the
 // outbox in IndexedDB then holds what is written until the network is
 // back). The API is never cached: it is always the network's answer.
-const CACHE = 'agentd-shell-v1';
+const CACHE = 'agentd-shell-v2';
 const SHELL = [
   '/', '/style.css', '/icon.svg', '/manifest.webmanifest',
   '/js/app.js', '/js/api.js', '/js/dom.js', '/js/outbox.js', '/js/stream.js',
   '/js/notify.js', '/js/views/login.js', '/js/views/sessions.js', '/js/views/new.js',
   '/js/views/session.js', '/js/views/conversation.js', '/js/views/files.js',
-  '/js/views/settings.js', '/js/views/admin.js',
+  '/js/views/settings.js', '/js/views/admin.js', '/js/views/usage.js',
 ];
 
 self.addEventListener('install', (event) => {

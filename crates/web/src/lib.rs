@@ -9,6 +9,7 @@
 
 mod assets;
 mod diff;
+mod highlight;
 mod markdown;
 
 pub use assets::{Asset, CONTENT_SECURITY_POLICY, asset};

@@ -14,6 +14,7 @@ import { settingsView } from './views/settings.js';
 import { adminView } from './views/admin.js';
 
 export const app = { me: null, cleanup: null };
+let routeGeneration = 0;
 
 const routes = [
   [/^#\/sessions$/, () => sessionsView(app)],
@@ -26,6 +27,7 @@ const routes = [
 
 async function route() {
   if (app.cleanup) { app.cleanup(); app.cleanup = null; }
+  const generation = ++routeGeneration;
   if (!app.me) {
     app.cleanup = loginView(app, loggedIn) || null;
     return;
@@ -35,7 +37,10 @@ async function route() {
     const m = hash.match(re);
     if (m) {
       markNav(hash);
-      app.cleanup = (await view(...m.slice(1))) || null;
+      const cleanup = (await view(...m.slice(1))) || null;
+      // A later navigation finished first: this view is already gone.
+      if (generation !== routeGeneration) { if (cleanup) cleanup(); return; }
+      app.cleanup = cleanup;
       document.getElementById('main').focus({ preventScroll: true });
       return;
     }

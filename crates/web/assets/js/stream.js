@@ -7,7 +7,7 @@ const TYPES = [
   'session.status', 'turn.started', 'turn.completed', 'input.queued', 'message.started',
   'message.completed', 'text.delta', 'thinking.delta', 'tool.started', 'tool.output',
   'tool.completed', 'file.changed', 'usage', 'permission.requested', 'permission.resolved',
-  'task.result', 'checkpoint.created', 'checkpoint.restored', 'error',
+  'task.result', 'budget.exceeded', 'checkpoint.created', 'checkpoint.restored', 'error',
 ];
 
 export function setConnState(state, text) {

@@ -4,6 +4,8 @@
 // file expects, in order).
 //
 // Environment: AGENTD_URL, AGENTD_ADMIN_PASSWORD, AGENTD_WORKSPACE,
+// AGENTD_TASK_REPO (a git repository for the task), AGENTD_TEST_MCP_EVERYTHING
+// (an MCP server command to check from Settings),
 // AGENTD_TEST_CHROMIUM (the browser), AGENTD_TEST_PLAYWRIGHT (the
 // playwright-core package directory), VIEWPORT (desktop | phone),
 // SCREENSHOTS (a directory outside git).
@@ -49,7 +51,26 @@ try {
     hasTouch: viewportName === 'phone',
     acceptDownloads: true,
   });
+  // Notifications: granted, and recorded by wrapping window.Notification;
+  // the page is made to look like a background tab, where they are shown.
+  await context.grantPermissions(['notifications'], { origin: base });
+  await context.addInitScript(() => {
+    const Real = window.Notification;
+    window.__notes = [];
+    class Recorded {
+      constructor(title, opts = {}) {
+        window.__notes.push({ title, body: opts.body });
+        try { this.real = new Real(title, opts); } catch { this.real = null; }
+      }
+      close() { this.real?.close(); }
+      static get permission() { return Real.permission; }
+      static requestPermission() { return Real.requestPermission(); }
+    }
+    window.Notification = Recorded;
+    Object.defineProperty(document, 'visibilityState', { get: () => 'hidden' });
+  });
   page = await context.newPage();
+  const notes = () => page.evaluate(() => window.__notes.map((n) => n.title));
   page.setDefaultTimeout(25000);
   const problems = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -106,6 +127,10 @@ try {
   await page.getByText('Files changed').click();
   await page.locator('.files-changed li[data-path="approved.txt"] .diff-lines .add', { hasText: '+approved' }).waitFor();
   await page.locator('.status-slot .status', { hasText: 'idle' }).waitFor();
+
+  step('notifications on approval and on finish');
+  await page.waitForFunction(() => window.__notes.some((n) => n.title === 'Session finished'));
+  assert.deepEqual((await notes()).filter((t) => t === 'Approval needed').length, 1, `${await notes()}`);
 
   step('cancel a long command');
   await page.getByLabel('Message').fill('run the long command');
@@ -193,6 +218,73 @@ try {
   assert.equal(await log2.locator('section.tool').count(), 3);
   assert.equal(await log2.locator('.msg.assistant strong', { hasText: 'look' }).count(), 1, 'Markdown is rendered');
 
+  step('keyboard: Tab reaches every control, each with a name and a visible focus');
+  await page.locator('body').click({ position: { x: 1, y: 1 } });
+  const seen = [];
+  for (let i = 0; i < 80; i += 1) {
+    await page.keyboard.press('Tab');
+    const f = await page.evaluate(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      const labels = el.labels ? [...el.labels].map((l) => l.textContent).join(' ') : '';
+      const name = (el.getAttribute('aria-label') || labels || el.textContent || el.getAttribute('title') || el.getAttribute('placeholder') || '').trim();
+      const style = getComputedStyle(el);
+      return { tag: el.tagName.toLowerCase(), name, id: el.id, outline: style.outlineStyle !== 'none' && style.outlineWidth !== '0px' };
+    });
+    if (!f) continue;
+    if (seen.length && seen[0].tag === f.tag && seen[0].name === f.name && seen[0].id === f.id && seen.length > 5) break;
+    seen.push(f);
+  }
+  const unnamed = seen.filter((f) => ['button', 'input', 'textarea', 'select', 'a'].includes(f.tag) && !f.name);
+  assert.deepEqual(unnamed, [], 'every focusable control has an accessible name');
+  const noRing = seen.filter((f) => !f.outline);
+  assert.deepEqual(noRing, [], 'every focused control shows a focus ring');
+  for (const name of ['Message', 'Send', 'Files', 'Log out']) {
+    assert.ok(seen.some((f) => f.name === name), `Tab reaches ${name}: ${JSON.stringify(seen.map((f) => f.name))}`);
+  }
+  // Enter activates: the focused "Files" link opens the files page.
+  await page.getByRole('link', { name: 'Files' }).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/files$/);
+  await page.goBack();
+  await log2.waitFor();
+
+  step('a task from the new-task form');
+  await page.getByRole('link', { name: 'New', exact: true }).click();
+  await page.getByLabel('Kind').selectOption('task');
+  await page.getByLabel('Repository URL or path').fill(process.env.AGENTD_TASK_REPO);
+  await page.getByLabel('Prompt').fill('task please');
+  await page.getByLabel('Open a pull request with the work').uncheck();
+  assert.equal(await page.getByLabel('Permission mode').inputValue(), 'unattended');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.waitForURL(/#\/s\/[0-9a-f-]+$/);
+  await page.getByRole('log', { name: 'Conversation' }).locator('.msg.assistant', { hasText: 'Task done.' }).waitFor();
+  await page.locator('.status-slot .status', { hasText: 'completed' }).waitFor();
+  await page.getByRole('region', { name: 'Result' }).waitFor();
+
+  step('steer a running turn; its budget pauses the session, which shows why and resumes');
+  await page.getByRole('link', { name: 'New', exact: true }).click();
+  await page.getByLabel('Repository URL or path').fill(process.env.AGENTD_WORKSPACE);
+  await page.getByLabel('Prompt').fill('spend a lot');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.waitForURL(/#\/s\/[0-9a-f-]+$/);
+  const log3 = page.getByRole('log', { name: 'Conversation' });
+  await log3.locator('section.tool', { hasText: 'sleep 4' }).locator('.tool-status', { hasText: 'running' }).waitFor();
+  await page.getByLabel('Message').fill('steer-note');
+  await page.getByRole('button', { name: 'Steer' }).click();
+  await log3.locator('.msg.steer', { hasText: 'steer-note' }).waitFor();
+  const pausedCard = page.getByRole('region', { name: 'Paused' });
+  await pausedCard.waitFor();
+  await page.locator('.status-slot .status', { hasText: 'paused' }).waitFor();
+  assert.match(await pausedCard.textContent(), /budget is used up: .*session/i);
+  await page.locator('.note.budget').waitFor();
+  await shot(page, '10-paused');
+  await page.getByLabel("Raise this session's token budget to").fill('10000000');
+  await pausedCard.getByRole('button', { name: 'Resume' }).click();
+  await page.getByRole('log', { name: 'Conversation' }).locator('.msg.assistant', { hasText: 'Resumed after budget.' }).waitFor();
+  await page.locator('.status-slot .status', { hasText: 'idle' }).waitFor();
+  assert.ok(await pausedCard.isHidden());
+
   step('sessions list, settings and admin');
   await page.getByRole('link', { name: 'Sessions', exact: true }).click();
   const row = page.locator(`.session[data-id="${id}"]`);
@@ -204,13 +296,65 @@ try {
   await shot(page, '07-sessions');
   await page.getByRole('link', { name: 'Settings', exact: true }).click();
   await page.getByRole('heading', { name: 'Personal access tokens' }).waitFor();
+  // BYOK: the key goes in, only its hint comes back.
+  const anthropic = page.locator('.cred[data-provider="anthropic"]');
+  await page.getByLabel('Anthropic key', { exact: true }).fill('sk-ant-test-secret-9876wxyz');
+  await page.getByRole('button', { name: 'Save Anthropic key' }).click();
+  await anthropic.locator('.hint', { hasText: 'wxyz' }).waitFor();
+  assert.ok(!(await page.content()).includes('sk-ant-test-secret'), 'the key is never shown');
+  await page.getByRole('button', { name: 'Remove Anthropic key' }).click();
+  await anthropic.locator('.hint', { hasText: 'not set' }).waitFor();
+  // Tokens: shown once, then revoked.
   await page.getByLabel('New token name').fill('from-the-ui');
   await page.getByRole('button', { name: 'Create token' }).click();
   await page.locator('.secret', { hasText: 'agentd_pat_' }).waitFor();
+  await page.locator('.tokens li[data-name="from-the-ui"]').waitFor();
+  await page.getByRole('button', { name: 'Revoke from-the-ui' }).click();
+  await page.locator('.tokens li[data-name="from-the-ui"] .status', { hasText: 'revoked' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Revoke from-the-ui' }).count(), 0);
+  // MCP servers: add one, check it for real, remove it.
+  await page.getByLabel('Server name', { exact: true }).fill('everything');
+  await page.getByLabel('Command or URL', { exact: true }).fill(`${process.env.AGENTD_TEST_MCP_EVERYTHING} stdio`);
+  await page.getByRole('button', { name: 'Add server' }).click();
+  const server = page.locator('.mcp-servers li[data-name="everything"]');
+  await server.getByRole('button', { name: 'Check everything' }).click();
+  await server.locator('.check.ok', { hasText: /OK: \d+ tools \(.*echo/ }).waitFor({ timeout: 60000 });
   await shot(page, '08-settings');
+  await server.getByRole('button', { name: 'Remove everything' }).click();
+  await server.waitFor({ state: 'detached' });
+  // Your own usage: this run's tokens, and the limits from [limits].
+  assert.match(await page.locator('.my-usage td.today').textContent(), /[1-9][\d,]* tokens/);
+  assert.equal(await page.locator('.my-usage dd[data-limit="session_tokens"]').textContent(), '100,000');
+
   await page.getByRole('link', { name: 'Admin', exact: true }).click();
   await page.getByRole('heading', { name: 'Audit log' }).waitFor();
-  await page.locator('.audit li', { hasText: 'session.cancel' }).first().waitFor();
+  // Users: create, set quotas, disable.
+  await page.getByLabel('Name', { exact: true }).fill('bob');
+  await page.getByLabel('Password', { exact: true }).fill('bob-password-123');
+  await page.getByRole('button', { name: 'Create user' }).click();
+  const bob = page.locator('.users li[data-name="bob"]');
+  await bob.waitFor();
+  await page.getByRole('button', { name: 'Quotas of bob' }).click();
+  const quotaForm = page.getByRole('form', { name: 'Quotas of bob' });
+  await quotaForm.getByLabel('Tokens per day').fill('5000');
+  await quotaForm.getByRole('button', { name: 'Save quotas' }).click();
+  await quotaForm.waitFor({ state: 'detached' });
+  await page.locator('.usage-table tr[data-user="bob"] td.today', { hasText: '0 of 5,000 tokens' }).waitFor();
+  await page.getByRole('button', { name: 'Disable bob' }).click();
+  await bob.locator('.status', { hasText: 'disabled' }).waitFor();
+  // The audit log, filtered, and its export links.
+  await page.getByLabel('Action', { exact: true }).fill('session.cancel');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForFunction(() => [...document.querySelectorAll('.audit li')].every((li) => li.dataset.action === 'session.cancel'));
+  await page.locator('.audit li[data-action="session.cancel"]').first().waitFor();
+  const csvHref = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
+  assert.match(csvHref, /format=csv/);
+  assert.match(csvHref, /action=session.cancel/);
+  const csvText = await page.evaluate(async (u) => (await fetch(u)).text(), csvHref);
+  assert.match(csvText.split('\n')[0], /action/);
+  assert.match(csvText, /session\.cancel/);
+  assert.ok(!/user\.create/.test(csvText), 'the export is filtered too');
+  assert.match(await page.getByRole('link', { name: 'Export NDJSON' }).getAttribute('href'), /format=ndjson/);
   await shot(page, '09-admin');
 
   step('logout; an expired session shows the login page');

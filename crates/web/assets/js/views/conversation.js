@@ -34,6 +34,7 @@ export class Conversation {
       case 'usage': return this.handlers.onUsage(d.totals);
       case 'session.status': return this.handlers.onStatus(d, env);
       case 'task.result': return this.handlers.onResult(d);
+      case 'budget.exceeded': this.handlers.onBudget(d); return this.note(`Paused: ${d.message}`, 'budget');
       case 'turn.completed': return this.note(`Turn ${d.turn} ended: ${d.stop_reason.replaceAll('_', ' ')}${d.denied ? `, ${d.denied} refused` : ''}`, 'turn-end');
       case 'checkpoint.created': return null;
       case 'checkpoint.restored': return this.note(`Workspace restored to turn ${d.turn}`);

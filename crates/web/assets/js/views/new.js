@@ -14,6 +14,13 @@ export function newView() {
   const model = h('input', { name: 'model', placeholder: 'server default', autocapitalize: 'none' });
   const mode = h('select', { name: 'permission_mode' },
     ['default', 'acceptEdits', 'plan', 'bypassPermissions', 'unattended'].map((m) => h('option', { value: m }, m)));
+  const openPr = h('input', { type: 'checkbox', name: 'open_pr', checked: true });
+  const prField = h('div', { class: 'field check', hidden: true }, h('label', {}, openPr, ' Open a pull request with the work'));
+  kind.addEventListener('change', () => {
+    prField.hidden = kind.value !== 'task';
+    // Tasks run without a person by default.
+    if (kind.value === 'task' && mode.value === 'default') mode.value = 'unattended';
+  });
   const error = h('p', { class: 'error', role: 'alert' });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Start');
 
@@ -33,7 +40,7 @@ export function newView() {
       const isUrl = /^[a-z+]+:\/\/|^git@/.test(where);
       const b = branch.value.trim();
       const item = kind.value === 'task'
-        ? { path: '/api/v1/tasks', kind: 'task', body: { repo: where, prompt: opts.prompt, ...(b ? { branch: b } : {}), ...opts } }
+        ? { path: '/api/v1/tasks', kind: 'task', body: { repo: where, ...(b ? { branch: b } : {}), open_pr: openPr.checked, ...opts } }
         : { path: '/api/v1/sessions', kind: 'session', body: { workspace: isUrl ? { git: { url: where, ...(b ? { branch: b } : {}) } } : { path: where }, ...opts } };
       item.label = (kind.value === 'task' ? 'Task: ' : 'Session: ') + opts.prompt.slice(0, 60);
       submit.disabled = true;
@@ -58,6 +65,7 @@ export function newView() {
   field('Repository URL or path', repo),
   field('Branch', branch, 'Optional; the default branch otherwise.'),
   field('Prompt', prompt),
+  prField,
   h('div', { class: 'row' }, field('Runtime', runtime), field('Model', model), field('Permission mode', mode)),
   error, submit);
   mount(form);

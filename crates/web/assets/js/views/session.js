@@ -3,7 +3,7 @@
 // for follow-ups (queued while a turn runs, kept offline) and steering.
 
 import { ApiFailure, get, post } from '../api.js';
-import { h, mount, repoOf, statusBadge, toast } from '../dom.js';
+import { field, h, mount, repoOf, statusBadge, toast } from '../dom.js';
 import * as outbox from '../outbox.js';
 import { notify } from '../notify.js';
 import { follow } from '../stream.js';
@@ -11,13 +11,18 @@ import { Conversation, diffView, meterText } from './conversation.js';
 
 export async function sessionView(app, id) {
   let session;
+  // Someone who navigates on while the session loads must not get this
+  // page drawn over the next one.
+  const stillHere = () => location.hash === `#/s/${id}`;
   try {
     session = await get(`/api/v1/sessions/${id}`);
   } catch (e) {
+    if (!stillHere()) return null;
     mount(h('p', { class: 'error', role: 'alert' }, e instanceof ApiFailure && e.status === 404 ? 'No such session.' : e.message),
       h('a', { href: '#/sessions' }, 'Back to sessions'));
     return null;
   }
+  if (!stillHere()) return null;
   const historyEnd = session.last_seq;
   const status = h('span', { class: 'status-slot' }, statusBadge(session.status));
   const meter = h('span', { class: 'meter', 'aria-label': 'Tokens and cost' }, meterText(session.usage));
@@ -31,14 +36,31 @@ export async function sessionView(app, id) {
   const text = h('textarea', { id: 'composer', rows: 2, 'aria-label': 'Message', placeholder: 'Send a follow-up…' });
   const send = h('button', { type: 'submit', class: 'primary', id: 'send' }, 'Send');
   const steer = h('button', { type: 'button', id: 'steer', title: 'Inject into the running turn' }, 'Steer');
+  // Why a paused session waits (a budget, or a pause by request), and Resume.
+  const pausedWhy = h('p', { class: 'paused-why' });
+  const raise = h('input', { type: 'number', min: '1', step: '1', inputmode: 'numeric', placeholder: 'keep the budget' });
+  const resume = h('button', { type: 'button', class: 'primary' }, 'Resume');
+  const paused = h('section', { class: 'card paused-note', 'aria-label': 'Paused', hidden: true },
+    h('h2', {}, 'Paused'), pausedWhy,
+    h('div', { class: 'row' }, field("Raise this session's token budget to", raise), resume));
+  let budgetMessage = '';
+  const showPaused = (reason) => {
+    const why = reason === 'budget'
+      ? `A budget is used up${budgetMessage ? `: ${budgetMessage}` : '.'}`
+      : `Paused${reason ? ` (${reason})` : ''}.`;
+    pausedWhy.textContent = why;
+  };
 
-  const setStatus = (s) => {
+  const setStatus = (s, reason) => {
     session.status = s;
+    if (reason !== undefined) session.status_reason = reason;
     status.replaceChildren(statusBadge(s));
     const active = ['queued', 'running', 'blocked_on_approval'].includes(s);
     cancel.disabled = !active;
     steer.hidden = !active;
     send.textContent = active ? 'Queue' : 'Send';
+    paused.hidden = s !== 'paused';
+    if (s === 'paused') showPaused(reason ?? session.status_reason);
   };
 
   // Approvals: request_id → {el, timer}.
@@ -94,7 +116,7 @@ export async function sessionView(app, id) {
     showFiles();
   };
   const onStatus = (d, env) => {
-    setStatus(d.status);
+    setStatus(d.status, d.reason ?? null);
     if (env.seq > historyEnd && ['idle', 'completed', 'failed'].includes(d.status)) {
       notify(d.status === 'failed' ? 'Session failed' : 'Session finished', session.title, `#/s/${id}`);
     }
@@ -106,8 +128,9 @@ export async function sessionView(app, id) {
       r.pr_url ? h('p', {}, h('a', { href: r.pr_url, target: '_blank', rel: 'noopener noreferrer' }, 'Pull request')) : null,
       r.error ? h('p', { class: 'error' }, r.error) : null);
   };
+  const onBudget = (d) => { budgetMessage = d.message; if (session.status === 'paused') showPaused(session.status_reason); };
   const conversation = new Conversation(log, {
-    onApproval, onResolved, onFile, onDiff, onStatus, onResult, onUsage: (u) => { meter.textContent = meterText(u); },
+    onBudget, onApproval, onResolved, onFile, onDiff, onStatus, onResult, onUsage: (u) => { meter.textContent = meterText(u); },
   });
 
   const showPending = (items) => pendingBox.replaceChildren(...items
@@ -143,6 +166,19 @@ export async function sessionView(app, id) {
       text.value = '';
     } catch (e) { toast(e.message); }
   });
+  resume.addEventListener('click', async () => {
+    const tokens = raise.value.trim();
+    resume.disabled = true;
+    try {
+      const view = await post(`/api/v1/sessions/${id}/resume`, tokens ? { budget: { tokens: Math.round(Number(tokens)) } } : {});
+      raise.value = '';
+      setStatus(view.status, view.status_reason ?? null);
+    } catch (e) {
+      toast(e.message);
+    } finally {
+      resume.disabled = false;
+    }
+  });
   cancel.addEventListener('click', async () => {
     cancel.disabled = true;
     try {
@@ -161,7 +197,7 @@ export async function sessionView(app, id) {
       status),
     h('p', { class: 'session-meta muted' }, h('span', {}, repoOf(session)), ' · ', meter, ' · ',
       h('a', { href: `#/s/${id}/files` }, 'Files')),
-    approvals, log, pendingBox, files, result, form,
+    paused, approvals, log, pendingBox, files, result, form,
     h('div', { class: 'session-actions' }, cancel),
   );
   setStatus(session.status);
