@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use agentd_testkit::{FakeAnthropic, turn};
 use axum::http::HeaderMap;
-use common::{Backend, Server};
+use common::{Backend, Server, tool_results};
 use serde_json::{Value, json};
 
 /// A PreToolUse command hook deciding by the command it receives on stdin.
@@ -47,25 +47,6 @@ command = "echo prompt-context-xyz"
     );
     std::fs::write(config.path(), toml).unwrap();
     config
-}
-
-/// Every `tool_result` the model received in its last request.
-fn tool_results(fake: &FakeAnthropic) -> Vec<(bool, String)> {
-    let request = fake.message_requests().pop().unwrap();
-    request["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
-        .filter(|b| b["type"] == "tool_result")
-        .map(|b| {
-            let content = match &b["content"] {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (b["is_error"] == true, content)
-        })
-        .collect()
 }
 
 fn hook_events(events: &[Value]) -> Vec<(String, String)> {

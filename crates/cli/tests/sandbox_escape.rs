@@ -13,21 +13,13 @@ use std::time::Duration;
 
 use agentd_testkit::{FakeAnthropic, turn};
 use common::{Backend, Server};
-use serde_json::{Value, json};
+use serde_json::json;
 
-/// The tool results the model received, in order, from the last request.
+/// The tool results' contents the model received, in order.
 fn tool_results(fake: &FakeAnthropic) -> Vec<String> {
-    let request = fake.message_requests().pop().unwrap();
-    request["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
-        .filter(|b| b["type"] == "tool_result")
-        .map(|b| match &b["content"] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
+    common::tool_results(fake)
+        .into_iter()
+        .map(|(_, content)| content)
         .collect()
 }
 

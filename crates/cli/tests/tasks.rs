@@ -8,8 +8,6 @@ mod common;
 
 use common::git;
 
-use std::path::Path;
-
 use agentd_testkit::{FakeAnthropic, FakeGitHub, turn};
 use common::{Backend, Server};
 use serde_json::{Value, json};

@@ -7,7 +7,6 @@ mod common;
 
 use common::git;
 
-use std::path::Path;
 use std::time::Duration;
 
 use agentd_testkit::{FakeAnthropic, turn};

@@ -502,3 +502,23 @@ pub fn seqs(events: &[Value]) -> Vec<u64> {
         .map(|e| e["seq"].as_u64().expect("seq"))
         .collect()
 }
+
+/// Every `tool_result` the model received in its last request, in order:
+/// (is_error, content).
+pub fn tool_results(fake: &FakeAnthropic) -> Vec<(bool, String)> {
+    let request = fake.message_requests().pop().expect("a model request");
+    request["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+        .filter(|b| b["type"] == "tool_result")
+        .map(|b| {
+            let content = match &b["content"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (b["is_error"] == true, content)
+        })
+        .collect()
+}
