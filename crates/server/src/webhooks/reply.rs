@@ -73,7 +73,9 @@ impl Replier {
         let Some(task) = self.task().await else {
             return;
         };
-        if self.reply.comment_id.is_none() && !comment::is_final(task.status) {
+        // Always the same two steps, however fast the task was: a link at
+        // once, then that comment edited with the result.
+        if self.reply.comment_id.is_none() {
             self.post_started(&task).await;
         }
         loop {
