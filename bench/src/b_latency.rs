@@ -332,11 +332,12 @@ fn explain(lat: &mut Section, fan: &mut Section, max_n: usize) {
              Each delta becomes {max_n} socket writes: the server used {} % CPU (of 200 % on 2 cores) during the round, \
              and the subscribers reading {max_n} sockets in this same process compete for the same cores. The tail is the \
              time to walk all {max_n} subscriber tasks for one event (a delta arriving while the previous one is still \
-             being fanned out waits behind it). Suggested fixes, in order: write each subscriber's queued events \
-             in one batch (drain the channel, one writev) instead of one write and one wake-up per event; \
-             set TCP_NODELAY on accepted connections (agentd does not; each small frame can otherwise wait on the \
-             peer's delayed ACK); serve many subscribers of one session from one task that writes the same \
-             bytes to each socket.",
+             being fanned out waits behind it). Already done: each subscriber's writer drains its queue and writes \
+             what is queued as one chunk (SSE) or one flush (WebSocket), and accepted connections set TCP_NODELAY. \
+             Still per event and subscriber: one broadcast wake-up, one hop through the follower's channel and one \
+             socket write. Next fix: serve all subscribers of one session from one task that formats each event \
+             once and writes the same bytes to every socket (no per-subscriber task or channel hop), and coalesce \
+             text deltas that arrive within a millisecond.",
             fmt(p99_max), fmt(p99_max - 2.0), fmt(p50_one), fmt(cpu(&sse))
         ));
         if let Some(hot) = lat.data["profile_sse_1000"].as_array() {

@@ -65,7 +65,13 @@ impl Scanner {
         self.carry.extend_from_slice(chunk);
         let now = now_ns();
         let at = Instant::now();
-        let buf = std::mem::take(&mut self.carry);
+        let mut buf = std::mem::take(&mut self.carry);
+        // Events after the end mark repeat the stamps (the completed
+        // message holds the whole text); a batched write can put them in the
+        // same chunk as the last delta, so nothing past the mark counts.
+        if let Some(end) = find(&buf, END_MARK.as_bytes()) {
+            buf.truncate(end + END_MARK.len());
+        }
         let mut pos = 0;
         while let Some(i) = find(&buf[pos..], STAMP.as_bytes()) {
             let start = pos + i + STAMP.len();
@@ -206,5 +212,14 @@ mod tests {
         assert_eq!(seen.latencies_us.len(), 2);
         assert!(seen.ended);
         assert!(!seen.lagged);
+    }
+
+    #[test]
+    fn stamps_after_the_end_mark_in_the_same_chunk_are_not_counted() {
+        let mut scanner = Scanner::default();
+        let mut seen = Seen::default();
+        scanner.feed(b"@@ts=1; @@end\n\n{\"text\":\"@@ts=1; @@end\"}", &mut seen);
+        assert_eq!(seen.latencies_us.len(), 1);
+        assert!(seen.ended);
     }
 }

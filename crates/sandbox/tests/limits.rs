@@ -30,6 +30,9 @@ async fn gone_within(needle: &str, limit: Duration) -> bool {
 
 #[tokio::test]
 async fn a_fork_bomb_is_capped_and_the_host_is_fine_afterwards() {
+    // The cap is written from inside the sandbox's own pid namespace; the
+    // host's value must never change (it would cap every host process).
+    let host_pid_max = std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap();
     let mut sb = Sandbox::new();
     sb.policy.limits.max_processes = 64;
     // The main shell stays for 2 s while the bomb runs in the background.
@@ -63,6 +66,11 @@ async fn a_fork_bomb_is_capped_and_the_host_is_fine_afterwards() {
         nested_process_count(2),
         0,
         "bomb processes outlived the tool call"
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap(),
+        host_pid_max,
+        "the host's pid_max changed"
     );
     host_can_still_spawn();
 }

@@ -4,6 +4,11 @@
 //! Subscribe first, then read the log: an event published while the history
 //! is read is either in the history or in the subscription (or both, and
 //! then dropped by `seq`), because the log is written before publishing.
+//!
+//! Writers drain their queue in batches of up to [`BATCH`] items and write
+//! each batch as one chunk (SSE) or one flush (WebSocket): with 1,000
+//! subscribers an event that arrives while the previous one is still being
+//! fanned out then costs no extra write or wake-up per subscriber.
 
 use std::sync::Arc;
 
@@ -13,6 +18,8 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 const HISTORY_PAGE: u32 = 1_000;
+/// Most queued items a writer takes at once; bounds one chunk's size.
+pub(crate) const BATCH: usize = 256;
 
 pub(crate) enum Item {
     Event(Arc<PublishedEvent>),

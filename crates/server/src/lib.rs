@@ -17,6 +17,7 @@ mod mcp_endpoint;
 mod metrics;
 mod openapi;
 mod routes;
+mod sse;
 mod state;
 pub mod webhooks;
 

@@ -2,22 +2,17 @@
 //! `id: <seq>`; `Last-Event-ID` or `?after=N` resumes. `?format=json` (or
 //! `Accept: application/json`) returns one page of the log instead.
 
-use std::convert::Infallible;
-
 use agentd_protocol::{ErrorBody, EventPage};
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use serde::Deserialize;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
 use crate::extract::{OwnedSession, Query};
-use crate::follow::{Item, follow};
+use crate::follow::follow;
 use crate::metrics::StreamGuard;
 use crate::state::AppState;
 
@@ -74,14 +69,10 @@ pub(crate) async fn events(
     }
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(follow(state.manager.clone(), id, after, tx));
-    let guard = StreamGuard::new(state.metrics.clone());
-    let frames = ReceiverStream::new(rx).map(move |item| {
-        let _alive = &guard;
-        Ok::<_, Infallible>(frame(item))
-    });
-    Ok(Sse::new(frames)
-        .keep_alive(KeepAlive::new().interval(crate::KEEPALIVE))
-        .into_response())
+    Ok(crate::sse::response(
+        rx,
+        StreamGuard::new(state.metrics.clone()),
+    ))
 }
 
 fn wants_json(params: &EventParams, headers: &HeaderMap) -> bool {
@@ -93,18 +84,4 @@ fn wants_json(params: &EventParams, headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     accept.contains("application/json") && !accept.contains("text/event-stream")
-}
-
-fn frame(item: Item) -> Event {
-    match item {
-        Item::Event(event) => Event::default()
-            .id(event.seq().to_string())
-            .event(event.envelope.event_type())
-            .data(event.json.as_str()),
-        // The stream ends after this; EventSource reconnects with
-        // Last-Event-ID and resumes from the log.
-        Item::Lagged { last_seq } => Event::default()
-            .event("lagged")
-            .data(format!("{{\"last_seq\":{last_seq},\"reason\":\"the client read too slowly; reconnect to resume\"}}")),
-    }
 }

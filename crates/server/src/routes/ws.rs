@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::auth::Caller;
-use crate::follow::{Item, follow};
+use crate::follow::{self, Item, follow};
 use crate::metrics::StreamGuard;
 use crate::state::AppState;
 
@@ -48,12 +48,14 @@ async fn connection(state: AppState, caller: Caller, socket: WebSocket) {
     let writer = tokio::spawn(async move {
         let mut ping = tokio::time::interval(crate::KEEPALIVE);
         ping.tick().await;
+        let mut frames = Vec::with_capacity(follow::BATCH);
         loop {
             tokio::select! {
-                frame = outbox.recv() => match frame {
-                    Some(text) => if sink.send(Message::Text(text)).await.is_err() { return },
-                    None => return,
-                },
+                n = outbox.recv_many(&mut frames, follow::BATCH) => {
+                    if n == 0 || write_batch(&mut sink, &mut frames).await.is_err() {
+                        return;
+                    }
+                }
                 _ = ping.tick() => if sink.send(Message::Ping(Default::default())).await.is_err() { return },
             }
         }
@@ -192,27 +194,47 @@ async fn approve(
 async fn forward(manager: SessionManager, id: SessionId, after: u64, out: mpsc::Sender<Utf8Bytes>) {
     let (tx, mut rx) = mpsc::channel(256);
     let follower = tokio::spawn(follow(manager, id, after, tx));
-    while let Some(item) = rx.recv().await {
-        let frame = match item {
-            // Splice the pre-serialised envelope instead of re-encoding it.
-            Item::Event(event) => format!("{{\"type\":\"event\",\"event\":{}}}", event.json),
-            Item::Lagged { last_seq } => {
-                send(
-                    &out,
-                    &WsServerMessage::Lagged {
-                        session_id: id,
-                        last_seq,
-                    },
-                )
-                .await;
-                break;
+    let mut items = Vec::with_capacity(follow::BATCH);
+    'batches: while rx.recv_many(&mut items, follow::BATCH).await > 0 {
+        for item in items.drain(..) {
+            if !forward_one(&out, id, item).await {
+                break 'batches;
             }
-        };
-        if out.send(frame.into()).await.is_err() {
-            break;
         }
     }
     follower.abort();
+}
+
+/// Queues one item for the client; false once the subscription is over.
+async fn forward_one(out: &mpsc::Sender<Utf8Bytes>, id: SessionId, item: Item) -> bool {
+    let frame = match item {
+        // Splice the pre-serialised envelope instead of re-encoding it.
+        Item::Event(event) => format!("{{\"type\":\"event\",\"event\":{}}}", event.json),
+        Item::Lagged { last_seq } => {
+            send(
+                out,
+                &WsServerMessage::Lagged {
+                    session_id: id,
+                    last_seq,
+                },
+            )
+            .await;
+            return false;
+        }
+    };
+    out.send(frame.into()).await.is_ok()
+}
+
+/// Writes the queued frames with one flush: tungstenite buffers fed frames,
+/// so a batch goes out in as few socket writes as its size allows.
+async fn write_batch<E>(
+    sink: &mut (impl futures::Sink<Message, Error = E> + Unpin),
+    frames: &mut Vec<Utf8Bytes>,
+) -> Result<(), E> {
+    for text in frames.drain(..) {
+        sink.feed(Message::Text(text)).await?;
+    }
+    sink.flush().await
 }
 
 fn error(code: ErrorCode, message: &str) -> WsServerMessage {
@@ -225,5 +247,55 @@ fn error(code: ErrorCode, message: &str) -> WsServerMessage {
 async fn send(out: &mpsc::Sender<Utf8Bytes>, message: &WsServerMessage) {
     if let Ok(text) = serde_json::to_string(message) {
         let _ = out.send(text.into()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::convert::Infallible;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::*;
+
+    /// Records what reaches the socket: frames fed and flushes.
+    #[derive(Default)]
+    struct Recorder {
+        frames: Vec<String>,
+        flushes: usize,
+    }
+
+    impl futures::Sink<Message> for Recorder {
+        type Error = Infallible;
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+        fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Infallible> {
+            if let Message::Text(text) = item {
+                self.frames.push(text.to_string());
+            }
+            Ok(())
+        }
+        fn poll_flush(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Result<(), Infallible>> {
+            self.flushes += 1;
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_frames_is_flushed_once_in_order() {
+        let mut sink = Recorder::default();
+        let mut frames: Vec<Utf8Bytes> = vec!["a".into(), "b".into(), "c".into()];
+        write_batch(&mut sink, &mut frames).await.unwrap();
+        assert_eq!(sink.frames, ["a", "b", "c"]);
+        assert_eq!(sink.flushes, 1, "one flush (one socket write) per batch");
+        assert!(frames.is_empty(), "the batch buffer is reused empty");
     }
 }
