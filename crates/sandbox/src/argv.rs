@@ -139,13 +139,9 @@ pub fn launch_argv(
                     // unshare killed → SIGKILL to the namespace's init, which
                     // takes every process of the sandbox with it.
                     "--kill-child",
-                    // No --mount-proc: the kernel resolves pid_max in the
-                    // writer's own pid namespace, not the /proc mount's, so a
-                    // mount namespace and a proc mount per command bought
-                    // nothing (bwrap mounts the sandbox's /proc). Were it the
-                    // mount's, the write would hit the host's namespace,
-                    // where root of a fresh user namespace gets EPERM: the
-                    // script fails closed, never lowering the host's value.
+                    // A fresh /proc for the namespace: the cap script
+                    // writes pid_max there, never through the host's mount.
+                    "--mount-proc",
                     "--",
                     SH,
                     "-c",

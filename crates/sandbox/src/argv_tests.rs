@@ -250,7 +250,7 @@ fn pid_namespace_cap_wraps_bwrap_with_pid_max_above_the_reserved_pids() {
         &args,
     );
     let prefix = words(
-        "/usr/bin/setpriv --pdeathsig KILL -- /usr/bin/unshare --user --map-root-user --pid --fork --kill-child -- /bin/sh -c",
+        "/usr/bin/setpriv --pdeathsig KILL -- /usr/bin/unshare --user --map-root-user --pid --fork --kill-child --mount-proc -- /bin/sh -c",
     );
     assert_eq!(full[..prefix.len()], prefix[..]);
     assert_eq!(full[prefix.len()], cap_script());

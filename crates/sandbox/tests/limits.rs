@@ -206,14 +206,20 @@ async fn the_sandbox_dies_with_the_process_that_started_it() {
             })
             .count()
     };
-    // Two processes: bwrap has forked, so the parent-death signal is armed
-    // (a kill before `setpriv` arms it is a race of a few microseconds that
-    // a loaded machine can stretch).
+    // Wait for the whole chain (unshare, bwrap twice, the command): only
+    // then is every parent-death signal armed; a kill in the first instant
+    // after a fork can orphan the sandbox (see the crate docs), a race a
+    // loaded machine stretches.
     let start = Instant::now();
-    while running() < 2 && start.elapsed() < Duration::from_secs(20) {
+    let mut seen = running();
+    while seen < 4 && start.elapsed() < Duration::from_secs(20) {
         tokio::time::sleep(Duration::from_millis(20)).await;
+        seen = seen.max(running());
     }
-    assert!(running() >= 2, "the sandboxed sleep never started");
+    if seen < 4 {
+        let _ = parent.kill();
+        panic!("the sandboxed sleep never started");
+    }
     parent.kill().unwrap();
     parent.wait().unwrap();
     let start = Instant::now();
