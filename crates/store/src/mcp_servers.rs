@@ -62,6 +62,14 @@ fn session_aad(session_id: &str) -> Vec<u8> {
     format!("agentd-session-mcp\0{session_id}").into_bytes()
 }
 
+/// The columns `server_from_row` reads (never the sealed secrets).
+macro_rules! columns {
+    () => {
+        "id, user_id, name, transport, command, args, url, env_keys, header_keys, created_at, \
+         updated_at"
+    };
+}
+
 impl CredentialVault {
     /// Saves a new server; a name the user already uses is `Conflict`.
     pub async fn insert_mcp_server(
@@ -141,11 +149,11 @@ impl CredentialVault {
         user_id: &str,
     ) -> Result<Vec<McpServerRecord>, StoreError> {
         on_pool!(self.store(), |pool| {
-            let rows = sqlx::query(
-                "SELECT id, user_id, name, transport, command, args, url, env_keys, \
-                 header_keys, created_at, updated_at FROM mcp_servers \
-                 WHERE user_id = $1 ORDER BY name",
-            )
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                columns!(),
+                " FROM mcp_servers WHERE user_id = $1 ORDER BY name"
+            ))
             .bind(user_id)
             .fetch_all(pool)
             .await?;
@@ -161,11 +169,11 @@ impl CredentialVault {
         id: &str,
     ) -> Result<Option<McpServerRecord>, StoreError> {
         on_pool!(self.store(), |pool| {
-            let row = sqlx::query(
-                "SELECT id, user_id, name, transport, command, args, url, env_keys, \
-                 header_keys, created_at, updated_at FROM mcp_servers \
-                 WHERE user_id = $1 AND id = $2",
-            )
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                columns!(),
+                " FROM mcp_servers WHERE user_id = $1 AND id = $2"
+            ))
             .bind(user_id)
             .bind(id)
             .fetch_optional(pool)
