@@ -292,11 +292,24 @@ pub async fn open_engine(
     let store = agentd_store::Store::connect(&config.database())
         .await
         .context("cannot open the database")?;
+    // The engine that recovers runs sessions: one such process per database
+    // (a second one's recovery would take the first's live turns for dead).
+    let owner = if recover {
+        Some(store.lock_owner().await.map_err(|e| match e {
+            agentd_store::StoreError::Conflict(what) => anyhow::anyhow!(
+                "{what}; stop the other server first, or give this one its own --data-dir or --database-url"
+            ),
+            other => anyhow::Error::new(other).context("cannot lock the database"),
+        })?)
+    } else {
+        None
+    };
     // Anthropic always; an OpenAI-compatible server too when OPENAI_BASE_URL
     // or OPENAI_API_KEY is set (sessions select it with `openai:<model>`).
     let model = agentd_llm::ModelRouter::from_env().context("invalid model client settings")?;
     let mut engine = config.engine();
     engine.recover_on_start = recover;
+    engine.owner_lock = owner.map(std::sync::Arc::new);
     engine.credentials =
         master_key.map(|key| agentd_store::CredentialVault::new(store.clone(), key));
     agentd_core::SessionManager::start(

@@ -6,6 +6,7 @@ use agentd_llm::{ContentBlock, Message, ModelRequest, Role, StopReason, ToolDefi
 use agentd_protocol::event::{ErrorEvent, MessageCompleted, Role as EventRole};
 use agentd_protocol::ids::prefixed_id;
 use agentd_protocol::{EventData, SessionStatus, TurnStopReason};
+use agentd_store::{BatchWrites, InputRecord, TranscriptWrite};
 
 use crate::conversation;
 use crate::dispatch::{self, ToolCall};
@@ -94,11 +95,12 @@ pub(crate) async fn run(turn: &mut Turn<'_>) -> Result<TurnEnd, CoreError> {
             return Ok(TurnEnd::new(TurnStopReason::EndTurn));
         }
         let outcome = dispatch::dispatch_tools(turn, calls).await;
-        let mut reply = outcome.results;
-        if !outcome.cancelled {
-            reply.extend(take_steers(turn).await?);
-        }
-        turn.append_transcript(Role::User, &reply).await?;
+        let steers = if outcome.cancelled {
+            Vec::new()
+        } else {
+            std::mem::take(&mut turn.live.state.lock().await.steers)
+        };
+        let reply = reply_with_steers(turn, outcome.results, steers).await?;
         messages.push(Message {
             role: Role::User,
             content: reply,
@@ -178,24 +180,46 @@ async fn stop_hooks(turn: &Turn<'_>, active: &mut bool) -> Result<Option<Message
     }))
 }
 
-/// Steers that arrived while tools ran, as text after the tool results.
-async fn take_steers(turn: &Turn<'_>) -> Result<Vec<ContentBlock>, CoreError> {
-    let steers = std::mem::take(&mut turn.live.state.lock().await.steers);
-    let mut blocks = Vec::with_capacity(steers.len());
+/// The tool results, then the steers that arrived while tools ran (as
+/// text), written as the next user message. Taking the steers, their events
+/// and the message commit together: a crash either keeps them all or leaves
+/// the steers untaken, to run after the restart.
+async fn reply_with_steers(
+    turn: &Turn<'_>,
+    mut reply: Vec<ContentBlock>,
+    steers: Vec<InputRecord>,
+) -> Result<Vec<ContentBlock>, CoreError> {
+    if steers.is_empty() {
+        turn.append_transcript(Role::User, &reply).await?;
+        return Ok(reply);
+    }
+    let now = now_ms();
+    let mut events = Vec::with_capacity(steers.len());
+    let mut consumed = Vec::with_capacity(steers.len());
     for steer in steers {
-        turn.manager
-            .inner
-            .store
-            .consume_input(&steer.id, now_ms())
-            .await?;
         let block = ContentBlock::Text { text: steer.text };
-        turn.emit(EventData::MessageCompleted(MessageCompleted {
+        events.push(EventData::MessageCompleted(MessageCompleted {
             message_id: prefixed_id("msg"),
             role: EventRole::User,
             content: vec![serde_json::to_value(&block).unwrap_or_default()],
-        }))
-        .await;
-        blocks.push(block);
+        }));
+        consumed.push((steer.id, now));
+        reply.push(block);
     }
-    Ok(blocks)
+    let writes = BatchWrites {
+        consumed,
+        transcript: vec![TranscriptWrite {
+            session_id: turn.id,
+            turn: turn.number,
+            role: "user",
+            content: serde_json::to_value(&reply).unwrap_or_default(),
+        }],
+        ..BatchWrites::default()
+    };
+    turn.manager
+        .inner
+        .log
+        .commit(turn.id, events, writes)
+        .await?;
+    Ok(reply)
 }

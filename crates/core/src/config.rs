@@ -64,6 +64,9 @@ pub struct EngineConfig {
     /// acknowledged inputs. Off for `agentd run`, which must not touch the
     /// sessions of a server sharing its database.
     pub recover_on_start: bool,
+    /// This process's claim on the database (`Store::lock_owner`), held as
+    /// long as the engine lives.
+    pub owner_lock: Option<std::sync::Arc<agentd_store::OwnerLock>>,
 }
 
 impl Default for EngineConfig {
@@ -92,6 +95,7 @@ impl Default for EngineConfig {
             default_permission_mode: agentd_protocol::PermissionMode::Default,
             limits: agentd_protocol::Limits::default(),
             recover_on_start: true,
+            owner_lock: None,
         }
     }
 }

@@ -1,66 +1,165 @@
-//! Start-up after a crash: turns the previous process was running are marked
-//! `interrupted` (with events), and inputs it had acknowledged but not yet
-//! run are handed to drivers, so nothing acknowledged is dropped.
+//! Start-up after a crash. The event log is the truth: a turn it shows
+//! started and never completed is marked `interrupted` (with events); a
+//! session row that disagrees with the log's last status is set from it;
+//! every input acknowledged and never taken, on any session, is handed to a
+//! driver, so nothing acknowledged is dropped.
+//!
+//! Taking an input and starting its turn are one transaction
+//! (`turn::start`), and so are a turn's end and its status
+//! (`turn::finish`): there is no "taken but never started" input and no
+//! "completed but still running" turn to find. The log checks below still
+//! repair databases written before that was so.
 
 use agentd_protocol::event::{ErrorEvent, TurnCompleted};
-use agentd_protocol::{ErrorCode, EventData, SessionStatus, TurnStopReason, Usage};
+use agentd_protocol::{ErrorCode, EventData, EventEnvelope, SessionStatus, TurnStopReason, Usage};
+use agentd_store::{BatchWrites, SessionRecord};
 
 use crate::error::CoreError;
-use crate::manager::SessionManager;
+use crate::manager::{Inner, SessionManager};
+use crate::turn::TurnEnd;
 
 const REASON: &str = "the server stopped while this turn was running";
 
+/// Statuses a session has only while a turn of it runs (or is about to).
+const ACTIVE: [SessionStatus; 4] = [
+    SessionStatus::Queued,
+    SessionStatus::Running,
+    SessionStatus::BlockedOnApproval,
+    // Paused inside a turn (budget or request): the turn is gone now.
+    SessionStatus::Paused,
+];
+
 pub(crate) async fn recover(manager: &SessionManager) -> Result<(), CoreError> {
     let inner = &manager.inner;
-    let active = [
-        SessionStatus::Queued,
-        SessionStatus::Running,
-        SessionStatus::BlockedOnApproval,
-        // Paused inside a turn (budget or request): the turn is gone now.
-        SessionStatus::Paused,
-    ];
-    let sessions = inner.store.sessions_with_status(&active).await?;
-    for mut record in sessions {
+    for mut record in inner.store.sessions_to_recover(&ACTIVE).await? {
         let id = record.id;
-        let pending = inner.store.pending_inputs(id).await?;
-        // A queued session whose input was already taken had started its turn.
-        if record.status != SessionStatus::Queued || pending.is_empty() {
-            tracing::warn!(%id, turn = record.turns, "marking interrupted turn");
-            inner
-                .log
-                .append(
-                    id,
-                    EventData::Error(ErrorEvent {
-                        code: ErrorCode::Interrupted,
-                        message: REASON.to_owned(),
-                        retryable: true,
-                    }),
-                )
-                .await;
-            inner
-                .log
-                .append(
-                    id,
-                    EventData::TurnCompleted(TurnCompleted {
-                        turn: record.turns,
-                        stop_reason: TurnStopReason::Interrupted,
-                        denied: 0,
-                        usage: Usage::default(),
-                    }),
-                )
-                .await;
-            crate::status::change_status(
-                inner,
-                &mut record,
-                SessionStatus::Interrupted,
-                Some(REASON.to_owned()),
-            )
-            .await?;
+        let log = LogState::read(inner, id).await?;
+        if let Some(turn) = log.open_turn() {
+            tracing::warn!(%id, turn, "marking interrupted turn");
+            interrupt(inner, &mut record, turn).await?;
+        } else if let Some(status) = log.status(&record)
+            && status != record.status
+        {
+            tracing::warn!(%id, row = %record.status.as_str(), log = %status.as_str(), "session row disagreed with its log; set from the log");
+            record.status = status;
+            inner.store.update_session(&record).await?;
         }
-        if !pending.is_empty() {
-            tracing::info!(%id, inputs = pending.len(), "resuming acknowledged inputs");
-            manager.schedule_recovered(id, pending).await;
+        let mut pending = inner.store.pending_inputs(id).await?;
+        if pending.is_empty() && record.status == SessionStatus::Queued {
+            // Queued with nothing to take and no turn open: the input was
+            // taken and its turn never started (possible only in databases
+            // written before the two were one transaction). Run it again.
+            match inner.store.untake_last_input(id).await? {
+                Some(input) => {
+                    tracing::warn!(%id, input = %input.id, "input taken but never started; running it again");
+                    pending.push(input);
+                }
+                None => {
+                    crate::status::change_status(inner, &mut record, SessionStatus::Idle, None)
+                        .await?;
+                }
+            }
         }
+        if pending.is_empty() {
+            continue;
+        }
+        if record.status != SessionStatus::Queued {
+            // Never idle (or ended) with acknowledged input waiting.
+            crate::status::change_status(inner, &mut record, SessionStatus::Queued, None).await?;
+        }
+        tracing::info!(%id, inputs = pending.len(), "resuming acknowledged inputs");
+        manager.schedule_recovered(id, pending).await;
     }
     Ok(())
+}
+
+/// What the end of a session's log says about its turns and status.
+struct LogState {
+    started: Option<EventEnvelope>,
+    completed: Option<EventEnvelope>,
+    status: Option<EventEnvelope>,
+}
+
+impl LogState {
+    async fn read(inner: &Inner, id: agentd_protocol::SessionId) -> Result<Self, CoreError> {
+        let last = |kind: &'static str| inner.store.last_event_of_type(id, kind);
+        Ok(Self {
+            started: last("turn.started").await?,
+            completed: last("turn.completed").await?,
+            status: last("session.status").await?,
+        })
+    }
+
+    /// The turn the log shows started and not completed. A log whose last
+    /// status is one a turn holds (written before `turn.started` existed
+    /// in the same transaction) counts too.
+    fn open_turn(&self) -> Option<u32> {
+        let seq = |e: &Option<EventEnvelope>| e.as_ref().map_or(0, |e| e.seq);
+        let started_turn = match self.started.as_ref().map(|e| &e.event) {
+            Some(EventData::TurnStarted(started)) => Some(started.turn),
+            _ => None,
+        };
+        if seq(&self.started) > seq(&self.completed) {
+            return started_turn;
+        }
+        let in_turn = matches!(
+            self.status.as_ref().map(|e| &e.event),
+            Some(EventData::SessionStatus(s)) if matches!(
+                s.status,
+                SessionStatus::Running | SessionStatus::BlockedOnApproval | SessionStatus::Paused
+            )
+        );
+        if in_turn && seq(&self.status) > seq(&self.completed) {
+            // Old logs wrote `running` before `turn.started`: the turn after
+            // the last completed one had begun.
+            return Some(started_turn.map_or(1, |t| t + 1));
+        }
+        None
+    }
+
+    /// The status the log says the session has, when no turn is open: its
+    /// last `session.status`, or (for logs written before a turn's end and
+    /// status were one transaction) what its last `turn.completed` implies.
+    fn status(&self, record: &SessionRecord) -> Option<SessionStatus> {
+        let seq = |e: &Option<EventEnvelope>| e.as_ref().map_or(0, |e| e.seq);
+        if seq(&self.completed) > seq(&self.status)
+            && let Some(EventData::TurnCompleted(done)) = self.completed.as_ref().map(|e| &e.event)
+        {
+            return Some(TurnEnd::new(done.stop_reason).status);
+        }
+        match self.status.as_ref().map(|e| &e.event) {
+            Some(EventData::SessionStatus(s)) => Some(s.status),
+            // No status event at all: the row is all there is.
+            _ => Some(record.status),
+        }
+    }
+}
+
+/// The `interrupted` end of a turn the previous process was running: the
+/// error, `turn.completed` and the status, in one transaction.
+async fn interrupt(inner: &Inner, record: &mut SessionRecord, turn: u32) -> Result<(), CoreError> {
+    record.turns = record.turns.max(turn);
+    let events = vec![
+        EventData::Error(ErrorEvent {
+            code: ErrorCode::Interrupted,
+            message: REASON.to_owned(),
+            retryable: true,
+        }),
+        EventData::TurnCompleted(TurnCompleted {
+            turn,
+            stop_reason: TurnStopReason::Interrupted,
+            denied: 0,
+            usage: Usage::default(),
+        }),
+    ];
+    crate::status::commit_status(
+        inner,
+        record,
+        SessionStatus::Interrupted,
+        Some(REASON.to_owned()),
+        events,
+        Vec::new(),
+        BatchWrites::default(),
+    )
+    .await
 }

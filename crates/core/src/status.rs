@@ -1,13 +1,14 @@
 //! Changing a session's status: the one place that does it.
 //!
-//! The `session.status` event is made durable first, then the session row is
-//! updated. The log is the source of truth: a client that sees the new status
-//! through `GET /sessions/{id}` finds the event in the log too, and a crash in
-//! between leaves a log that recovery can act on.
+//! The `session.status` event and the session row are written in one
+//! transaction (through the event log's `commit`), so what
+//! `GET /sessions/{id}` shows is always what the log says last, whenever
+//! the process dies. Events that belong with the change (a turn's start or
+//! end) and rows that change with it go into the same transaction.
 
 use agentd_protocol::event::StatusChanged;
 use agentd_protocol::{EventData, SessionStatus};
-use agentd_store::SessionRecord;
+use agentd_store::{BatchWrites, SessionRecord};
 
 use crate::error::CoreError;
 use crate::log::now_ms;
@@ -19,14 +20,39 @@ pub(crate) async fn change_status(
     status: SessionStatus,
     reason: Option<String>,
 ) -> Result<(), CoreError> {
-    let event = EventData::SessionStatus(StatusChanged {
+    commit_status(
+        inner,
+        record,
         status,
-        reason: reason.clone(),
-    });
-    inner.log.append_durable(record.id, event).await?;
-    record.status = status;
-    record.status_reason = reason;
-    record.updated_at = now_ms();
-    inner.store.update_session(record).await?;
+        reason,
+        Vec::new(),
+        Vec::new(),
+        BatchWrites::default(),
+    )
+    .await
+}
+
+/// The status change with the events logged `before` and `after` it and
+/// other `writes`, all durable together or not at all. `record` (with its
+/// other fields as the caller changed them) is the row written.
+pub(crate) async fn commit_status(
+    inner: &Inner,
+    record: &mut SessionRecord,
+    status: SessionStatus,
+    reason: Option<String>,
+    before: Vec<EventData>,
+    after: Vec<EventData>,
+    mut writes: BatchWrites,
+) -> Result<(), CoreError> {
+    let mut row = record.clone();
+    row.status = status;
+    row.status_reason = reason.clone();
+    row.updated_at = now_ms();
+    let mut events = before;
+    events.push(EventData::SessionStatus(StatusChanged { status, reason }));
+    events.extend(after);
+    writes.sessions.push(row.clone());
+    inner.log.commit(record.id, events, writes).await?;
+    *record = row;
     Ok(())
 }

@@ -8,7 +8,7 @@ use agentd_protocol::event::{ErrorEvent, TurnCompleted, TurnStarted, UsageReport
 use agentd_protocol::{
     ErrorCode, EventData, Runtime, SessionId, SessionStatus, TurnStopReason, Usage,
 };
-use agentd_store::{InputRecord, SessionRecord};
+use agentd_store::{BatchWrites, InputRecord, SessionRecord, TranscriptWrite};
 use tokio_util::sync::CancellationToken;
 
 use agentd_policy::HookInput;
@@ -126,28 +126,34 @@ pub(crate) async fn run_turn(
 
 impl Turn<'_> {
     async fn run(&mut self, input: InputRecord) -> Result<TurnEnd, CoreError> {
-        let store = &self.manager.inner.store;
-        store.consume_input(&input.id, now_ms()).await?;
-        self.record.turns = self.number;
-        self.set_status(SessionStatus::Running, None).await?;
-        self.emit(EventData::TurnStarted(TurnStarted {
-            turn: self.number,
-            input: input.text.clone(),
-        }))
-        .await;
+        self.start(&input).await?;
         let prompt = match self.prompt_hooks(&input.text).await {
             Ok(context) => context,
-            Err(end) => return Ok(end),
+            Err(end) => {
+                // The prompt went into the transcript with the turn's start;
+                // a blocked prompt must never reach the model.
+                self.manager
+                    .inner
+                    .store
+                    .withdraw_transcript_turn(self.id, self.number)
+                    .await?;
+                return Ok(end);
+            }
         };
         let mut text = input.text.clone();
-        let mut user = vec![ContentBlock::Text { text: input.text }];
-        // Hook context goes with the prompt, as Claude Code adds it.
-        for context in prompt {
-            text.push_str("\n\n");
-            text.push_str(&context);
-            user.push(ContentBlock::Text { text: context });
+        // Hook context goes with the prompt, as Claude Code adds it (the
+        // conversation merges this message into the prompt's).
+        let context: Vec<ContentBlock> = prompt
+            .into_iter()
+            .map(|context| {
+                text.push_str("\n\n");
+                text.push_str(&context);
+                ContentBlock::Text { text: context }
+            })
+            .collect();
+        if !context.is_empty() {
+            self.append_transcript(Role::User, &context).await?;
         }
-        self.append_transcript(Role::User, &user).await?;
         if let Some(end) = crate::quota::hold(self).await? {
             return Ok(end);
         }
@@ -155,6 +161,42 @@ impl Turn<'_> {
             Runtime::Builtin => crate::builtin::run(self).await,
             Runtime::ClaudeCode => crate::claude_runtime::run(self, &text).await,
         }
+    }
+
+    /// Take the input and start the turn in one transaction: the input is
+    /// marked consumed, its text is the turn's user message, `turn.started`
+    /// is logged and the session is `running`, or (after a crash) none of it
+    /// happened and recovery runs the input again.
+    async fn start(&mut self, input: &InputRecord) -> Result<(), CoreError> {
+        let now = now_ms();
+        let user = vec![ContentBlock::Text {
+            text: input.text.clone(),
+        }];
+        let writes = BatchWrites {
+            consumed: vec![(input.id.clone(), now)],
+            transcript: vec![TranscriptWrite {
+                session_id: self.id,
+                turn: self.number,
+                role: "user",
+                content: serde_json::to_value(&user).unwrap_or_default(),
+            }],
+            ..BatchWrites::default()
+        };
+        self.record.turns = self.number;
+        let started = EventData::TurnStarted(TurnStarted {
+            turn: self.number,
+            input: input.text.clone(),
+        });
+        crate::status::commit_status(
+            &self.manager.inner,
+            &mut self.record,
+            SessionStatus::Running,
+            None,
+            Vec::new(),
+            vec![started],
+            writes,
+        )
+        .await
     }
 
     /// `SessionStart` (the first turn this process runs for the session)
@@ -260,28 +302,46 @@ impl Turn<'_> {
     }
 
     /// Close the turn: event, status, and steers that never found a tool
-    /// boundary become the next message.
+    /// boundary become the next message. `turn.completed` and the status
+    /// commit together, so a finished turn is never taken for a running one
+    /// after a crash; with more input waiting the session is `queued`, never
+    /// `idle`.
     async fn finish(&mut self, mut end: TurnEnd) {
         if self.denied > 0 && end.reason.is_none() {
             end.reason = Some(format!("{} tool call(s) were denied", self.denied));
         }
         crate::workspace::checkpoint(self).await;
         crate::task::finish(self, &mut end).await;
-        self.emit(EventData::TurnCompleted(TurnCompleted {
+        let completed = EventData::TurnCompleted(TurnCompleted {
             turn: self.number,
             stop_reason: end.stop,
             usage: self.usage,
             denied: self.denied,
-        }))
-        .await;
-        {
-            let mut state = self.live.state.lock().await;
-            let steers = std::mem::take(&mut state.steers);
-            for steer in steers.into_iter().rev() {
-                state.queue.push_front(steer);
-            }
+        });
+        let live = self.live.clone();
+        let mut state = live.state.lock().await;
+        let steers = std::mem::take(&mut state.steers);
+        for steer in steers.into_iter().rev() {
+            state.queue.push_front(steer);
         }
-        if let Err(e) = self.set_status(end.status, end.reason).await {
+        let (status, reason) = match end.status {
+            SessionStatus::Idle if !state.queue.is_empty() => (SessionStatus::Queued, None),
+            status => (status, end.reason),
+        };
+        // Under the lock: an input enqueued meanwhile waits for this status,
+        // so it cannot be followed by a stale `idle`.
+        let result = crate::status::commit_status(
+            &self.manager.inner,
+            &mut self.record,
+            status,
+            reason,
+            vec![completed],
+            Vec::new(),
+            BatchWrites::default(),
+        )
+        .await;
+        drop(state);
+        if let Err(e) = result {
             tracing::error!(id = %self.id, error = %e, "cannot record the end of a turn");
         }
     }

@@ -5,9 +5,13 @@ use std::collections::BTreeMap;
 use agentd_protocol::{EventData, EventEnvelope, SessionId};
 use sqlx::QueryBuilder;
 
+use time::OffsetDateTime;
+
 use crate::convert::{RowExt, from_ms, to_json, to_ms, u64_from_db, u64_to_db};
+use crate::sessions::{Params, update_session_query};
 use crate::store::on_pool;
-use crate::{Store, StoreError, write_error};
+use crate::transcript::{APPEND_SQL, TranscriptWrite};
+use crate::{SessionRecord, Store, StoreError, write_error};
 
 /// Rows per INSERT statement: 5 parameters each stays under SQLite's oldest
 /// limit of 999 bound parameters (PostgreSQL allows 65535).
@@ -22,19 +26,75 @@ struct EventRow {
     data: String,
 }
 
+/// Writes that commit in the same transaction as a batch of events, so the
+/// log and the rows it speaks of cannot disagree after a crash: a status
+/// event and the session row, an input taken and the turn it starts.
+#[derive(Clone, Debug, Default)]
+pub struct BatchWrites {
+    /// Session rows as they are after the batch (full-row updates, applied
+    /// in order, so the last one of a session wins).
+    pub sessions: Vec<SessionRecord>,
+    /// Inputs the engine took, and when (idempotent: the first time stays).
+    pub consumed: Vec<(String, OffsetDateTime)>,
+    /// Transcript messages, appended in order.
+    pub transcript: Vec<TranscriptWrite>,
+}
+
+impl BatchWrites {
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty() && self.consumed.is_empty() && self.transcript.is_empty()
+    }
+
+    /// Adds `other`'s writes after this one's.
+    pub fn extend(&mut self, other: BatchWrites) {
+        self.sessions.extend(other.sessions);
+        self.consumed.extend(other.consumed);
+        self.transcript.extend(other.transcript);
+    }
+}
+
 impl Store {
+    /// [`Store::append_events_with`] with no other writes.
+    pub async fn append_events(&self, batch: &[EventEnvelope]) -> Result<(), StoreError> {
+        self.append_events_with(batch, &BatchWrites::default())
+            .await
+    }
+
     /// Appends a batch of events (possibly of several sessions) in one
     /// transaction, and moves each session's `last_seq` to its highest `seq`
     /// in the batch. `seq` is assigned by the caller (one writer per
     /// session), contiguous from 1.
     ///
+    /// `writes` commit in the same transaction, after the events.
+    ///
     /// `Conflict` if any `(session_id, seq)` is already stored (or repeats in
     /// the batch), `NotFound` if a session does not exist; either way nothing
     /// of the batch is written.
-    pub async fn append_events(&self, batch: &[EventEnvelope]) -> Result<(), StoreError> {
-        if batch.is_empty() {
+    pub async fn append_events_with(
+        &self,
+        batch: &[EventEnvelope],
+        writes: &BatchWrites,
+    ) -> Result<(), StoreError> {
+        if batch.is_empty() && writes.is_empty() {
             return Ok(());
         }
+        let session_rows = writes
+            .sessions
+            .iter()
+            .map(Params::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        let transcript = writes
+            .transcript
+            .iter()
+            .map(|t| {
+                Ok((
+                    t.session_id.to_string(),
+                    i64::from(t.turn),
+                    t.role,
+                    to_json(&t.content, "transcript content")?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let mut rows = Vec::with_capacity(batch.len());
         let mut last_seq: BTreeMap<SessionId, i64> = BTreeMap::new();
         for ev in batch {
@@ -73,6 +133,27 @@ impl Store {
                     // Statement text varies with the chunk size: don't fill the
                     // per-connection statement cache with one-offs.
                     q.build().persistent(false).execute(&mut *tx).await?;
+                }
+                for (input, at) in &writes.consumed {
+                    sqlx::query(
+                        "UPDATE inputs SET consumed_at = COALESCE(consumed_at, $2) WHERE id = $1",
+                    )
+                    .bind(input.as_str())
+                    .bind(to_ms(*at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for (session, turn, role, content) in &transcript {
+                    sqlx::query(APPEND_SQL)
+                        .bind(session.as_str())
+                        .bind(*turn)
+                        .bind(*role)
+                        .bind(content.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for row in &session_rows {
+                    update_session_query!(row).execute(&mut *tx).await?;
                 }
                 for (id, seq) in &last_seq {
                     sqlx::query(
@@ -115,6 +196,25 @@ impl Store {
             .fetch_all(pool)
             .await?;
             rows.iter().map(|row| decode(id, row)).collect()
+        })
+    }
+
+    /// The latest event of a session with the given type, if any.
+    pub async fn last_event_of_type(
+        &self,
+        id: SessionId,
+        event_type: &str,
+    ) -> Result<Option<EventEnvelope>, StoreError> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT seq, ts, type, data FROM events WHERE session_id = $1 AND type = $2 \
+                 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(id.to_string())
+            .bind(event_type)
+            .fetch_optional(pool)
+            .await?;
+            row.as_ref().map(|row| decode(id, row)).transpose()
         })
     }
 

@@ -76,6 +76,27 @@ impl Store {
         })
     }
 
+    /// Returns the most recently taken input of a session to the queue
+    /// (start-up recovery of an input whose turn never started), or `None`
+    /// when the session never took one.
+    pub async fn untake_last_input(
+        &self,
+        id: SessionId,
+    ) -> Result<Option<InputRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query(
+                "UPDATE inputs SET consumed_at = NULL WHERE id = \
+                 (SELECT id FROM inputs WHERE session_id = $1 AND consumed_at IS NOT NULL \
+                  ORDER BY consumed_at DESC, pos DESC LIMIT 1) \
+                 RETURNING id, kind, text, created_at, consumed_at",
+            )
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await?;
+            row.as_ref().map(|row| decode(id, row)).transpose()
+        })
+    }
+
     /// Marks an input consumed. Idempotent: consuming it again keeps the
     /// first time (a restart may replay the consume). `NotFound` if there is
     /// no such input.

@@ -72,22 +72,54 @@ macro_rules! columns {
 }
 
 /// A record converted to column values, before binding.
-struct Params {
-    id: String,
-    title: String,
-    status: &'static str,
-    status_reason: Option<String>,
-    model: String,
-    permission_mode: &'static str,
-    turns: i64,
-    tokens: [i64; 4],
-    cost_usd: f64,
-    runtime_state: Option<String>,
-    updated_at: i64,
+pub(crate) struct Params {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) status: &'static str,
+    pub(crate) status_reason: Option<String>,
+    pub(crate) model: String,
+    pub(crate) permission_mode: &'static str,
+    pub(crate) turns: i64,
+    pub(crate) tokens: [i64; 4],
+    pub(crate) cost_usd: f64,
+    pub(crate) runtime_state: Option<String>,
+    pub(crate) updated_at: i64,
 }
 
+/// The full-row UPDATE of a session (every column but `id`, `owner_id`,
+/// `runtime`, `workspace`, `max_turns`, `last_seq` and `created_at`), bound
+/// to `Params`; a macro so one statement serves both backends and both a
+/// pool and a transaction (see `Store::append_events_with`).
+macro_rules! update_session_query {
+    ($p:expr) => {{
+        let p = &$p;
+        let [input, output, cache_read, cache_write] = p.tokens;
+        sqlx::query(
+            "UPDATE sessions SET title = $2, status = $3, status_reason = $4, model = $5, \
+             permission_mode = $6, turns = $7, input_tokens = $8, output_tokens = $9, \
+             cache_read_tokens = $10, cache_write_tokens = $11, cost_usd = $12, \
+             runtime_state = $13, updated_at = $14 WHERE id = $1",
+        )
+        .bind(p.id.clone())
+        .bind(p.title.clone())
+        .bind(p.status)
+        .bind(p.status_reason.clone())
+        .bind(p.model.clone())
+        .bind(p.permission_mode)
+        .bind(p.turns)
+        .bind(input)
+        .bind(output)
+        .bind(cache_read)
+        .bind(cache_write)
+        .bind(p.cost_usd)
+        .bind(p.runtime_state.clone())
+        .bind(p.updated_at)
+    }};
+}
+pub(crate) use update_session_query;
+
 impl Params {
-    fn new(s: &SessionRecord) -> Result<Self, StoreError> {
+    pub(crate) fn new(s: &SessionRecord) -> Result<Self, StoreError> {
         let u = &s.usage;
         Ok(Self {
             id: s.id.to_string(),
@@ -173,32 +205,10 @@ impl Store {
     /// `last_seq`: the event log owns it. `NotFound` if the session is gone.
     pub async fn update_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         let p = Params::new(s)?;
-        let [input, output, cache_read, cache_write] = p.tokens;
-        let result = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE sessions SET title = $2, status = $3, status_reason = $4, model = $5, \
-                 permission_mode = $6, turns = $7, input_tokens = $8, output_tokens = $9, \
-                 cache_read_tokens = $10, cache_write_tokens = $11, cost_usd = $12, \
-                 runtime_state = $13, updated_at = $14 WHERE id = $1",
-            )
-            .bind(p.id)
-            .bind(p.title)
-            .bind(p.status)
-            .bind(p.status_reason)
-            .bind(p.model)
-            .bind(p.permission_mode)
-            .bind(p.turns)
-            .bind(input)
-            .bind(output)
-            .bind(cache_read)
-            .bind(cache_write)
-            .bind(p.cost_usd)
-            .bind(p.runtime_state)
-            .bind(p.updated_at)
+        let result = on_pool!(self, |pool| update_session_query!(p)
             .execute(pool)
             .await?
-            .rows_affected()
-        });
+            .rows_affected());
         if result == 0 {
             return Err(StoreError::NotFound(format!("session {}", s.id)));
         }
@@ -268,6 +278,34 @@ impl Store {
                 list.push_bind(status.as_str());
             }
             q.push(") ORDER BY id");
+            let rows = q.build().fetch_all(pool).await?;
+            rows.iter().map(decode).collect()
+        })
+    }
+
+    /// Sessions start-up recovery must look at: those in one of `statuses`
+    /// (a turn may have been running) and those with an input not yet taken,
+    /// whatever their status, oldest first.
+    pub async fn sessions_to_recover(
+        &self,
+        statuses: &[SessionStatus],
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let mut q = QueryBuilder::new(concat!(
+                "SELECT ",
+                columns!(),
+                " FROM sessions WHERE id IN \
+                 (SELECT session_id FROM inputs WHERE consumed_at IS NULL)"
+            ));
+            if !statuses.is_empty() {
+                q.push(" OR status IN (");
+                let mut list = q.separated(", ");
+                for status in statuses {
+                    list.push_bind(status.as_str());
+                }
+                q.push(")");
+            }
+            q.push(" ORDER BY id");
             let rows = q.build().fetch_all(pool).await?;
             rows.iter().map(decode).collect()
         })

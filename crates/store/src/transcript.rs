@@ -19,7 +19,41 @@ pub struct TranscriptEntry {
     pub content: serde_json::Value,
 }
 
+/// Appends one message after a session's existing ones: `$1` session,
+/// `$2` turn, `$3` role, `$4` content.
+pub(crate) const APPEND_SQL: &str = "INSERT INTO transcript (session_id, seq, turn, role, content) \
+     SELECT $1, COALESCE(MAX(seq) + 1, 0), $2, $3, $4 FROM transcript WHERE session_id = $1";
+
+/// A transcript message to write with a batch of events
+/// (`Store::append_events_with`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TranscriptWrite {
+    pub session_id: SessionId,
+    pub turn: u32,
+    /// `"user"` or `"assistant"`.
+    pub role: &'static str,
+    pub content: serde_json::Value,
+}
+
 impl Store {
+    /// Removes the messages of one turn: a prompt that a hook blocked after
+    /// the turn had started must never reach the model.
+    pub async fn withdraw_transcript_turn(
+        &self,
+        id: SessionId,
+        turn: u32,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM transcript WHERE session_id = $1 AND turn = $2")
+                .bind(id.to_string())
+                .bind(i64::from(turn))
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
+    }
+
     /// Appends `(role, content)` messages of `turn` after the existing ones,
     /// in one transaction. `NotFound` if the session does not exist.
     pub async fn append_transcript(
@@ -45,17 +79,13 @@ impl Store {
                     // statement a write: on SQLite the transaction holds the
                     // write lock from the start, so the next position cannot
                     // change under it.
-                    sqlx::query(
-                        "INSERT INTO transcript (session_id, seq, turn, role, content) \
-                         SELECT $1, COALESCE(MAX(seq) + 1, 0), $2, $3, $4 \
-                         FROM transcript WHERE session_id = $1",
-                    )
-                    .bind(id.to_string())
-                    .bind(i64::from(turn))
-                    .bind(*role)
-                    .bind(content.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+                    sqlx::query(APPEND_SQL)
+                        .bind(id.to_string())
+                        .bind(i64::from(turn))
+                        .bind(*role)
+                        .bind(content.as_str())
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await
             }
