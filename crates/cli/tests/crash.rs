@@ -181,3 +181,29 @@ both_backends!(
     after_a_crash_the_last_checkpoint_is_there_and_rollback_restores_it,
     after_a_crash_the_last_checkpoint_is_there_and_rollback_restores_it
 );
+
+/// A second server on the same data dir or database would take the first's
+/// running turns for dead and run its queued inputs a second time: it is
+/// refused at start with a clear error, and the first keeps serving.
+async fn a_second_server_on_the_same_database_is_refused(backend: Backend) {
+    let fake = FakeAnthropic::start().await;
+    let server = Server::start(backend, &fake).await;
+    let mut second = server.serve_command();
+    let out = tokio::task::spawn_blocking(move || second.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!out.status.success(), "the second server must not start");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("in use by another agentd process"),
+        "unclear error: {stderr}"
+    );
+    let (status, _) = server.get("/api/v1/sessions").await;
+    assert_eq!(status, 200, "the first server keeps serving");
+}
+
+both_backends!(
+    a_second_server_is_refused,
+    a_second_server_on_the_same_database_is_refused
+);

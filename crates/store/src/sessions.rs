@@ -283,9 +283,11 @@ impl Store {
         })
     }
 
-    /// Sessions start-up recovery must look at: those in one of `statuses`
-    /// (a turn may have been running) and those with an input not yet taken,
-    /// whatever their status, oldest first.
+    /// Sessions start-up recovery must look at, oldest first: those in one
+    /// of `statuses` (a turn may have been running), those with an input not
+    /// yet taken, whatever their status, and those whose row's status is
+    /// not what their last `session.status` event says (only a database
+    /// written before the two were one transaction has any).
     pub async fn sessions_to_recover(
         &self,
         statuses: &[SessionStatus],
@@ -295,7 +297,12 @@ impl Store {
                 "SELECT ",
                 columns!(),
                 " FROM sessions WHERE id IN \
-                 (SELECT session_id FROM inputs WHERE consumed_at IS NULL)"
+                 (SELECT session_id FROM inputs WHERE consumed_at IS NULL) \
+                 OR EXISTS (SELECT 1 FROM events e WHERE e.session_id = sessions.id \
+                   AND e.type = 'session.status' \
+                   AND e.seq = (SELECT MAX(m.seq) FROM events m \
+                     WHERE m.session_id = sessions.id AND m.type = 'session.status') \
+                   AND e.data NOT LIKE '%\"status\":\"' || sessions.status || '\"%')"
             ));
             if !statuses.is_empty() {
                 q.push(" OR status IN (");

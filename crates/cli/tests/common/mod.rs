@@ -140,6 +140,27 @@ impl Server {
         cmd
     }
 
+    /// Another `agentd serve` on this server's data dir and database (not
+    /// started; for tests of what a second process may do).
+    pub fn serve_command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_agentd"));
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(self.data_dir.path());
+        if let Some(url) = &self.database_url {
+            cmd.arg("--database-url").arg(url);
+        }
+        cmd.env_remove("AGENTD_CONFIG")
+            .env_remove("AGENTD_DATABASE_URL")
+            .env("ANTHROPIC_API_KEY", "sk-ant-test-key-e2e")
+            .env("AGENTD_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("AGENTD_LOG", "warn")
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
     /// A WebSocket to `/api/v1/ws` authenticated with `token`.
     pub async fn ws(
         &self,
