@@ -42,7 +42,11 @@ pub(crate) async fn recover(manager: &SessionManager) -> Result<(), CoreError> {
         {
             tracing::warn!(%id, row = %record.status.as_str(), log = %status.as_str(), "session row disagreed with its log; set from the log");
             record.status = status;
-            inner.store.update_session(&record).await?;
+            let row = BatchWrites {
+                sessions: vec![record.clone()],
+                ..BatchWrites::default()
+            };
+            inner.store.append_events_with(&[], &row).await?;
         }
         let mut pending = inner.store.pending_inputs(id).await?;
         if pending.is_empty() && record.status == SessionStatus::Queued {

@@ -53,7 +53,11 @@ async fn append(store: &Store, id: SessionId, event: EventData) {
 async fn set_row_status(store: &Store, id: SessionId, status: SessionStatus) {
     let mut record = store.get_session(id).await.unwrap().unwrap();
     record.status = status;
-    store.update_session(&record).await.unwrap();
+    let row = agentd_store::BatchWrites {
+        sessions: vec![record],
+        ..Default::default()
+    };
+    store.append_events_with(&[], &row).await.unwrap();
 }
 
 fn input(id: SessionId, text: &str, consumed: bool) -> InputRecord {

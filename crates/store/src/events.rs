@@ -255,11 +255,9 @@ mod tests {
     use crate::SessionRecord;
     use crate::convert::truncate_to_ms;
 
-    #[tokio::test]
-    async fn an_unreadable_event_is_corrupt_and_names_its_seq() {
-        let (store, _dir) = crate::testing::sqlite_temp().await;
+    fn session() -> SessionRecord {
         let now = truncate_to_ms(time::OffsetDateTime::now_utc());
-        let session = SessionRecord {
+        SessionRecord {
             id: SessionId::new(),
             owner_id: None,
             title: String::new(),
@@ -277,7 +275,13 @@ mod tests {
             runtime_state: None,
             created_at: now,
             updated_at: now,
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_event_is_corrupt_and_names_its_seq() {
+        let (store, _dir) = crate::testing::sqlite_temp().await;
+        let session = session();
         store.insert_session(&session).await.unwrap();
         on_pool!(store, |pool| {
             sqlx::query("INSERT INTO events VALUES ($1, 7, 0, 'no.such.type', '{}')")
@@ -294,5 +298,78 @@ mod tests {
             "{err:?}"
         );
         assert!(!err.is_retryable());
+    }
+
+    /// The writes of a batch commit with its events or not at all.
+    #[tokio::test]
+    async fn a_refused_batch_takes_no_input_and_changes_no_row() {
+        use agentd_protocol::event::{InputKind, StatusChanged};
+        let (store, _dir) = crate::testing::sqlite_temp().await;
+        let session = session();
+        store.insert_session(&session).await.unwrap();
+        let input = crate::InputRecord {
+            id: "in_1".into(),
+            session_id: session.id,
+            kind: InputKind::Message,
+            text: "hello".into(),
+            created_at: session.created_at,
+            consumed_at: None,
+        };
+        store.enqueue_input(&input).await.unwrap();
+        let status = |seq| EventEnvelope {
+            seq,
+            session_id: session.id,
+            ts: session.created_at,
+            event: EventData::SessionStatus(StatusChanged {
+                status: SessionStatus::Running,
+                reason: None,
+            }),
+        };
+        store.append_events(&[status(1)]).await.unwrap();
+        let running = SessionRecord {
+            status: SessionStatus::Running,
+            turns: 1,
+            ..session.clone()
+        };
+        let writes = BatchWrites {
+            sessions: vec![running.clone()],
+            consumed: vec![("in_1".into(), session.created_at)],
+            transcript: vec![TranscriptWrite {
+                session_id: session.id,
+                turn: 1,
+                role: "user",
+                content: serde_json::json!([{"type": "text", "text": "hello"}]),
+            }],
+        };
+
+        // seq 1 is taken: the whole batch is refused.
+        let err = store
+            .append_events_with(&[status(1)], &writes)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+        assert_eq!(
+            store.get_session(session.id).await.unwrap(),
+            Some(SessionRecord {
+                last_seq: 1,
+                ..session.clone()
+            })
+        );
+        assert_eq!(store.pending_inputs(session.id).await.unwrap().len(), 1);
+        assert!(store.load_transcript(session.id).await.unwrap().is_empty());
+
+        store
+            .append_events_with(&[status(2)], &writes)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get_session(session.id).await.unwrap(),
+            Some(SessionRecord {
+                last_seq: 2,
+                ..running
+            })
+        );
+        assert!(store.pending_inputs(session.id).await.unwrap().is_empty());
+        assert_eq!(store.load_transcript(session.id).await.unwrap().len(), 1);
     }
 }

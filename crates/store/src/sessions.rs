@@ -118,6 +118,33 @@ macro_rules! update_session_query {
 }
 pub(crate) use update_session_query;
 
+/// `update_session_query!` without `status` and `status_reason`: those
+/// change only with their `session.status` event.
+macro_rules! update_session_fields_query {
+    ($p:expr) => {{
+        let p = &$p;
+        let [input, output, cache_read, cache_write] = p.tokens;
+        sqlx::query(
+            "UPDATE sessions SET title = $2, model = $3, permission_mode = $4, turns = $5, \
+             input_tokens = $6, output_tokens = $7, cache_read_tokens = $8, \
+             cache_write_tokens = $9, cost_usd = $10, runtime_state = $11, updated_at = $12 \
+             WHERE id = $1",
+        )
+        .bind(p.id.clone())
+        .bind(p.title.clone())
+        .bind(p.model.clone())
+        .bind(p.permission_mode)
+        .bind(p.turns)
+        .bind(input)
+        .bind(output)
+        .bind(cache_read)
+        .bind(cache_write)
+        .bind(p.cost_usd)
+        .bind(p.runtime_state.clone())
+        .bind(p.updated_at)
+    }};
+}
+
 impl Params {
     pub(crate) fn new(s: &SessionRecord) -> Result<Self, StoreError> {
         let u = &s.usage;
@@ -200,12 +227,15 @@ impl Store {
         })
     }
 
-    /// Writes every mutable field (title, status, status_reason, model,
-    /// permission_mode, turns, usage, runtime_state, updated_at). Never
-    /// `last_seq`: the event log owns it. `NotFound` if the session is gone.
+    /// Writes the mutable fields (title, model, permission_mode, turns,
+    /// usage, runtime_state, updated_at). Never `status`/`status_reason`:
+    /// they change only in the transaction of their `session.status` event
+    /// (`Store::append_events_with`), so a stale record written here cannot
+    /// make the row disagree with the log. Never `last_seq`: the event log
+    /// owns it. `NotFound` if the session is gone.
     pub async fn update_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         let p = Params::new(s)?;
-        let result = on_pool!(self, |pool| update_session_query!(p)
+        let result = on_pool!(self, |pool| update_session_fields_query!(p)
             .execute(pool)
             .await?
             .rows_affected());

@@ -67,15 +67,14 @@ async fn update_writes_mutable_fields_only(store: &Store) {
     let expected = agentd_store::SessionRecord {
         // Written:
         title: changed.title.clone(),
-        status: changed.status,
-        status_reason: changed.status_reason.clone(),
         model: changed.model.clone(),
         permission_mode: changed.permission_mode,
         turns: changed.turns,
         usage: changed.usage,
         runtime_state: changed.runtime_state.clone(),
         updated_at: changed.updated_at,
-        // Kept: fixed at creation, or maintained by append_events.
+        // Kept: fixed at creation, or maintained by append_events (the
+        // status changes only with its event).
         last_seq: 2,
         ..original
     };
