@@ -213,7 +213,36 @@ impl SessionManager {
         };
         let id = SessionId::new();
         let prepared = crate::workspace::prepare(&self.inner, id, &req.workspace).await?;
-        let mut runtime_state = crate::workspace::state_with(&prepared, extra);
+        match self
+            .create_prepared(id, &prepared, req, owner_id, extra, mcp_servers)
+            .await
+        {
+            Ok(view) => Ok(view),
+            Err(e) => {
+                // All or nothing: no row, worktree or branch of a session the
+                // caller was told failed (a retry would otherwise pile them up).
+                if let Err(cleanup) = self.inner.store.delete_session(id).await {
+                    tracing::warn!(%id, error = %cleanup, "cannot remove a half-made session");
+                }
+                if let Err(cleanup) = self.inner.workspaces.discard(&prepared).await {
+                    tracing::warn!(%id, error = %cleanup, "cannot remove a half-made workspace");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The part of `create` after the workspace exists.
+    async fn create_prepared(
+        &self,
+        id: SessionId,
+        prepared: &agentd_workspace::Prepared,
+        req: CreateSessionRequest,
+        owner_id: Option<String>,
+        extra: Option<(&str, serde_json::Value)>,
+        mcp_servers: Vec<agentd_mcp::McpServerConfig>,
+    ) -> Result<SessionView, CoreError> {
+        let mut runtime_state = crate::workspace::state_with(prepared, extra);
         if let (Some(settings), serde_json::Value::Object(map)) =
             (&req.settings, &mut runtime_state)
         {
@@ -251,12 +280,9 @@ impl SessionManager {
         if let Some(budget) = &req.budget {
             self.inner.store.put_session_budget(id, budget).await?;
         }
-        if let Err(e) = crate::mcp_session::save(self, id, &mcp_servers).await {
-            // No half-made session: without its servers it would run
-            // differently from what was asked.
-            let _ = self.inner.store.delete_session(id).await;
-            return Err(e);
-        }
+        // Without its servers it would run differently from what was asked:
+        // an error here undoes the session (see `create`).
+        crate::mcp_session::save(self, id, &mcp_servers).await?;
         let status = EventData::SessionStatus(StatusChanged {
             status: SessionStatus::Queued,
             reason: None,

@@ -132,7 +132,7 @@ impl WorkspaceManager {
 
     /// The worktree directory `<workspaces>/<short>` that holds `path`, if
     /// `path` is inside our workspaces directory at all.
-    fn owned_worktree(&self, path: &Path) -> Option<PathBuf> {
+    pub(crate) fn owned_worktree(&self, path: &Path) -> Option<PathBuf> {
         let rest = path.strip_prefix(&self.workspaces).ok()?;
         match rest.components().next()? {
             Component::Normal(name) => Some(self.workspaces.join(name)),

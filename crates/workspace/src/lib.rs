@@ -26,6 +26,7 @@
 
 mod checkpoint;
 mod cleanup;
+mod discard;
 mod error;
 mod finish;
 mod git;
