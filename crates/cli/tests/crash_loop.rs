@@ -78,7 +78,7 @@ async fn crash_loop(backend: Backend) {
         let creating = if round < 2 { sessions / 4 } else { 0 };
         for _ in 0..creating {
             let prompt = text();
-            let delay = Duration::from_millis(rng.u64(0..300));
+            let delay = Duration::from_millis(rng.u64(0..400));
             let url = server.url("/api/v1/sessions");
             let body = json!({"prompt": prompt, "workspace": {"path": workspace}});
             let http = http.clone();
@@ -93,7 +93,7 @@ async fn crash_loop(backend: Backend) {
         for _ in 0..sessions {
             let id = ids[rng.usize(..ids.len())].clone();
             let message = text();
-            let delay = Duration::from_millis(rng.u64(0..300));
+            let delay = Duration::from_millis(rng.u64(0..600));
             let url = server.url(&format!("/api/v1/sessions/{id}/messages"));
             let http = http.clone();
             requests.push(tokio::spawn(async move {
@@ -104,7 +104,8 @@ async fn crash_loop(backend: Backend) {
                 }
             }));
         }
-        tokio::time::sleep(Duration::from_millis(rng.u64(50..350))).await;
+        // Most requests are answered before the kill, some are cut off.
+        tokio::time::sleep(Duration::from_millis(rng.u64(200..900))).await;
         server.kill9().await;
         for request in requests {
             if let Some((id, text)) = request.await.unwrap() {
