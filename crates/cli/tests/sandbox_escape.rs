@@ -125,7 +125,11 @@ async fn bash_tool_escapes_are_refused_or_contained_and_the_server_keeps_serving
         .unwrap_or(0);
     let config_before = read(&repo.path().join(".git/config"));
     let id = server.create_session(repo.path(), "try to escape").await;
-    let session = server.wait_status(&id, &["idle", "failed"]).await;
+    // Some twenty sandboxed commands, several of which run into their
+    // limits (a fork bomb, a 2 s timeout): slow when the suite shares the CPU.
+    let session = server
+        .wait_status_within(&id, &["idle", "failed"], Duration::from_secs(90))
+        .await;
     assert_eq!(session["status"], "idle", "{}", server.log());
     let workspace = server.workspace_of(&id).await;
 

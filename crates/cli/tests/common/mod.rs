@@ -325,9 +325,15 @@ impl Server {
         body["events"].as_array().expect("events").clone()
     }
 
-    /// Poll until the session's status is one of `statuses`.
+    /// Poll until the session's status is one of `statuses` (20 s at most).
     pub async fn wait_status(&self, id: &str, statuses: &[&str]) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        self.wait_status_within(id, statuses, Duration::from_secs(20))
+            .await
+    }
+
+    /// `wait_status` for sessions whose work takes long on a loaded machine.
+    pub async fn wait_status_within(&self, id: &str, statuses: &[&str], limit: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + limit;
         loop {
             let (_, body) = self.get(&format!("/api/v1/sessions/{id}")).await;
             if statuses.iter().any(|s| body["status"] == *s) {
