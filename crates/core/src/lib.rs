@@ -40,7 +40,7 @@ mod uploads;
 mod workspace;
 
 pub use access::Reach;
-pub use bus::{EventBus, PublishedEvent};
+pub use bus::{EventBus, PublishedEvent, Subscription};
 pub use cleanup::WorkspaceCleanup;
 pub use config::{ClaudeSettings, EngineConfig, GitHubSettings, HookSettings};
 pub use error::CoreError;

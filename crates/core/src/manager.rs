@@ -14,11 +14,11 @@ use agentd_protocol::{
 };
 use agentd_store::{InputRecord, SessionRecord, Store};
 use agentd_tools::Registry;
-use tokio::sync::{Mutex, Notify, broadcast};
+use tokio::sync::{Mutex, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{EventBus, PublishedEvent};
+use crate::bus::{EventBus, Subscription};
 use crate::config::EngineConfig;
 use agentd_policy::HookInput;
 
@@ -416,7 +416,7 @@ impl SessionManager {
 
     /// Live events of a session from now on. Subscribe *before* reading the
     /// history, then skip what the history already gave (by `seq`).
-    pub fn subscribe(&self, id: SessionId) -> broadcast::Receiver<Arc<PublishedEvent>> {
+    pub fn subscribe(&self, id: SessionId) -> Subscription {
         self.inner.bus.subscribe(id)
     }
 

@@ -398,4 +398,50 @@ mod tests {
         assert_eq!(EventData::from_parts(ev.event_type(), data).unwrap(), ev);
         assert!(EventData::from_parts("no.such.type", json!({})).is_err());
     }
+
+    /// What a replay sends is the stored `data` parsed back into an event
+    /// and serialised again; it must be the same bytes as the live event,
+    /// floats included (costs are sums of f64 products).
+    #[test]
+    fn a_stored_event_reads_back_to_the_same_bytes() {
+        let id: SessionId = "0190f5a4-7c1e-7000-8000-000000000001".parse().unwrap();
+        let usage = Usage {
+            input_tokens: 3_113,
+            output_tokens: 245,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+            cost_usd: 0.013014000000000001,
+        };
+        let events = [
+            EventData::TurnCompleted(TurnCompleted {
+                turn: 1,
+                stop_reason: TurnStopReason::EndTurn,
+                denied: 0,
+                usage,
+            }),
+            EventData::ToolStarted(ToolStarted {
+                call_id: "c".into(),
+                tool: "t".into(),
+                input: json!({"a": 0.1 + 0.2, "b": 1e300, "c": 5e-324, "d": -0.0,
+                              "e": 123_456_789.123_456_78, "f": 2.225_073_858_507_201e-308}),
+            }),
+        ];
+        for event in events {
+            let live = EventEnvelope {
+                seq: 1,
+                session_id: id,
+                ts: time::macros::datetime!(2026-11-21 10:00:00.123 UTC),
+                event,
+            };
+            let live_json = serde_json::to_string(&live).unwrap();
+            // The store's round trip: `data` as text, read into a Value.
+            let stored = serde_json::to_string(&live.event.data_json()).unwrap();
+            let data: Value = serde_json::from_str(&stored).unwrap();
+            let replayed = EventEnvelope {
+                event: EventData::from_parts(live.event_type(), data).unwrap(),
+                ..live.clone()
+            };
+            assert_eq!(serde_json::to_string(&replayed).unwrap(), live_json);
+        }
+    }
 }
