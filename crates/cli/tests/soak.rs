@@ -162,7 +162,13 @@ async fn memory_returns_and_followers_miss_nothing_across_waves() {
     // Each turn streams `deltas` text deltas of 12 characters, 10 ms apart.
     fake.set_default(
         turn()
-            .text("soak text. ".repeat(deltas).chars().take(12 * deltas).collect::<String>())
+            .text(
+                "soak text. "
+                    .repeat(deltas)
+                    .chars()
+                    .take(12 * deltas)
+                    .collect::<String>(),
+            )
             .delay_per_event(Duration::from_millis(10)),
     );
     let server = Server::start(Backend::Sqlite, &fake).await;
@@ -198,7 +204,9 @@ async fn memory_returns_and_followers_miss_nothing_across_waves() {
     // ~4.7 MiB) on top of what the sessions legitimately keep.
     let total = last.saturating_sub(warm.rss_kib);
     let per_session = total as f64 / (waves * sessions) as f64;
-    eprintln!("after {waves} waves: {total} KiB more than after the warm-up, {per_session:.0} KiB per session");
+    eprintln!(
+        "after {waves} waves: {total} KiB more than after the warm-up, {per_session:.0} KiB per session"
+    );
     assert!(
         per_session < 64.0,
         "the server kept {per_session:.0} KiB per followed session (growth per wave: {growth:?} KiB)"
