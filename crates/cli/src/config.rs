@@ -65,6 +65,12 @@ struct FileConfig {
     hooks_secret: Option<String>,
     workspace_ttl_secs: Option<u64>,
     workspace_cleanup_interval_secs: Option<u64>,
+    header_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
+    max_idle_connections_per_address: Option<usize>,
+    shutdown_timeout_secs: Option<u64>,
+    render_timeout_ms: Option<u64>,
     /// `[github_webhooks]`: see `serve_options`.
     #[serde(default)]
     github_webhooks: crate::serve_options::FileWebhooks,
@@ -103,6 +109,12 @@ pub struct Config {
     /// them under flags and environment.
     pub workspace_ttl_secs: Option<u64>,
     pub workspace_cleanup_interval_secs: Option<u64>,
+    pub header_timeout_secs: Option<u64>,
+    pub body_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_idle_connections_per_address: Option<usize>,
+    pub shutdown_timeout_secs: Option<u64>,
+    pub render_timeout_ms: Option<u64>,
     pub github_webhooks: crate::serve_options::FileWebhooks,
 }
 
@@ -141,6 +153,12 @@ impl Config {
             max_upload_bytes: file.max_upload_bytes,
             workspace_ttl_secs: file.workspace_ttl_secs,
             workspace_cleanup_interval_secs: file.workspace_cleanup_interval_secs,
+            header_timeout_secs: file.header_timeout_secs,
+            body_timeout_secs: file.body_timeout_secs,
+            max_connections: file.max_connections,
+            max_idle_connections_per_address: file.max_idle_connections_per_address,
+            shutdown_timeout_secs: file.shutdown_timeout_secs,
+            render_timeout_ms: file.render_timeout_ms,
             github_webhooks: file.github_webhooks,
         })
     }

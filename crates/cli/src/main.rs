@@ -57,6 +57,9 @@ fn main() -> ExitCode {
             }
         }
     });
+    // Do not wait for blocking threads still busy (a render past its budget,
+    // an archive being written): `serve` has already had its deadline.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     match result {
         Ok(code) => code,
         Err(e) => {

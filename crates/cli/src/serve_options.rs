@@ -1,4 +1,5 @@
-//! `agentd serve` settings for GitHub webhooks and workspace cleanup: flags
+//! `agentd serve` settings for GitHub webhooks, workspace cleanup,
+//! connections and shutdown: flags
 //! and `AGENTD_*` environment (clap) over the config file's values over
 //! defaults.
 
@@ -114,6 +115,95 @@ impl CleanupArgs {
             ttl: Duration::from_secs(ttl),
             interval: Duration::from_secs(interval),
         }
+    }
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ConnectionArgs {
+    /// Seconds a client may take to send a request's line and headers;
+    /// also how long an idle keep-alive connection stays open (default 10).
+    #[arg(long, env = "AGENTD_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Longest gap, in seconds, between two pieces of a request body
+    /// (default 30).
+    #[arg(long, env = "AGENTD_BODY_TIMEOUT_SECS")]
+    pub body_timeout_secs: Option<u64>,
+    /// Open connections at most (default 4096, and never more than the
+    /// open-file limit allows).
+    #[arg(long, env = "AGENTD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Connections per client address that have not sent a request yet;
+    /// over it the oldest of them is closed (default 64).
+    #[arg(long, env = "AGENTD_MAX_IDLE_CONNECTIONS_PER_ADDRESS")]
+    pub max_idle_connections_per_address: Option<usize>,
+    /// Seconds `serve` takes at most to stop after SIGTERM or Ctrl-C,
+    /// whatever is still running (default 10).
+    #[arg(long, env = "AGENTD_SHUTDOWN_TIMEOUT_SECS")]
+    pub shutdown_timeout_secs: Option<u64>,
+    /// Milliseconds one Markdown or diff render may take before it is
+    /// answered `422 too_complex` (default 2000).
+    #[arg(long, env = "AGENTD_RENDER_TIMEOUT_MS")]
+    pub render_timeout_ms: Option<u64>,
+}
+
+/// File descriptors kept for everything that is not a client connection:
+/// the database, workspaces, sandboxes, MCP servers, logs.
+const RESERVED_FILES: u64 = 256;
+
+impl ConnectionArgs {
+    /// The limits, given the open-file limit `serve` ended up with.
+    pub fn limits(
+        &self,
+        file: &Config,
+        open_files: Option<u64>,
+    ) -> agentd_server::ConnectionLimits {
+        use agentd_server::listen;
+        let secs = |flag: Option<u64>, file: Option<u64>, default: Duration| {
+            flag.or(file).map_or(default, Duration::from_secs)
+        };
+        let mut max_connections = self
+            .max_connections
+            .or(file.max_connections)
+            .unwrap_or(listen::DEFAULT_MAX_CONNECTIONS);
+        if let Some(files) = open_files {
+            let room = files.saturating_sub(RESERVED_FILES).max(16);
+            max_connections = max_connections.min(usize::try_from(room).unwrap_or(usize::MAX));
+        }
+        agentd_server::ConnectionLimits {
+            header_timeout: secs(
+                self.header_timeout_secs,
+                file.header_timeout_secs,
+                listen::DEFAULT_HEADER_TIMEOUT,
+            )
+            .max(Duration::from_secs(1)),
+            body_timeout: secs(
+                self.body_timeout_secs,
+                file.body_timeout_secs,
+                listen::DEFAULT_BODY_TIMEOUT,
+            )
+            .max(Duration::from_secs(1)),
+            max_connections: max_connections.max(1),
+            max_pending_per_ip: self
+                .max_idle_connections_per_address
+                .or(file.max_idle_connections_per_address)
+                .unwrap_or(listen::DEFAULT_MAX_PENDING_PER_IP)
+                .max(1),
+        }
+    }
+
+    pub fn shutdown_timeout(&self, file: &Config) -> Duration {
+        self.shutdown_timeout_secs
+            .or(file.shutdown_timeout_secs)
+            .map_or(
+                agentd_server::listen::DEFAULT_SHUTDOWN_TIMEOUT,
+                Duration::from_secs,
+            )
+    }
+
+    pub fn render_budget(&self, file: &Config) -> Duration {
+        self.render_timeout_ms
+            .or(file.render_timeout_ms)
+            .map_or(agentd_server::DEFAULT_RENDER_BUDGET, Duration::from_millis)
     }
 }
 

@@ -25,6 +25,9 @@ pub enum ErrorCode {
     Unavailable,
     /// An `Idempotency-Key` was reused with a different request.
     IdempotencyKeyReused,
+    /// The input would take more work than one request may (rendering
+    /// past its time budget); sending it again will not help.
+    TooComplex,
     // Session errors.
     SessionBusy,
     WorkspaceInvalid,
@@ -81,6 +84,7 @@ impl ErrorCode {
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::TooComplex => "too_complex",
             Self::SessionBusy => "session_busy",
             Self::WorkspaceInvalid => "workspace_invalid",
             Self::Unsupported => "unsupported",
@@ -142,6 +146,7 @@ mod tests {
             ErrorCode::ModelOverloaded,
             ErrorCode::SessionBusy,
             ErrorCode::InvalidJson,
+            ErrorCode::TooComplex,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

@@ -44,6 +44,13 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
+    /// The same error with another status and code (keeps `Retry-After`).
+    pub fn with_status(mut self, status: StatusCode, code: ErrorCode) -> Self {
+        self.status = status;
+        self.code = code;
+        self
+    }
+
     /// 429 with `Retry-After` (whole seconds, at least 1).
     pub fn rate_limited(retry_after: std::time::Duration, message: impl Into<String>) -> Self {
         let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);

@@ -9,10 +9,12 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod auth;
+mod cpu;
 mod error;
 mod extract;
 mod follow;
 mod idempotency;
+pub mod listen;
 mod mcp_endpoint;
 mod metrics;
 mod openapi;
@@ -21,7 +23,9 @@ mod sse;
 mod state;
 pub mod webhooks;
 
+pub use cpu::DEFAULT_RENDER_BUDGET;
 pub use error::ApiError;
+pub use listen::ConnectionLimits;
 pub use metrics::Metrics;
 pub use openapi::openapi_json;
 pub use routes::credentials::resolve as resolve_credential;
@@ -29,7 +33,6 @@ pub use state::{AppState, DEFAULT_MAX_UPLOAD_BYTES};
 pub use webhooks::GitHubWebhooks;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -72,25 +75,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serve until `shutdown` resolves; then stop accepting and let open
-/// requests finish (event streams are closed by the engine's shutdown).
+/// Serve with the default connection limits and shutdown timeout.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Connection info gives login throttling and the audit log the client IP.
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    // Events are small frames written as they happen: without TCP_NODELAY
-    // each can wait on Nagle's algorithm and the peer's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    listen::serve(
+        listener,
+        state,
+        ConnectionLimits::default(),
+        shutdown,
+        listen::DEFAULT_SHUTDOWN_TIMEOUT,
+    )
+    .await
 }
 
 /// Interval of SSE keepalive comments and WebSocket pings.

@@ -19,6 +19,10 @@ pub struct Metrics {
     registry: Registry,
     http_requests: Family<Labels, Counter>,
     pub(crate) event_streams: Gauge<i64, AtomicI64>,
+    pub(crate) connections: Gauge<i64, AtomicI64>,
+    connections_dropped: Family<Labels, Counter>,
+    /// The process's open-file limit, as `serve` set it at start.
+    pub open_files_limit: Gauge<i64, AtomicI64>,
 }
 
 impl Metrics {
@@ -36,11 +40,38 @@ impl Metrics {
             "Open SSE and WebSocket event streams",
             event_streams.clone(),
         );
+        let connections = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "connections",
+            "Open client connections",
+            connections.clone(),
+        );
+        let connections_dropped = Family::<Labels, Counter>::default();
+        registry.register(
+            "connections_dropped",
+            "Connections closed by the connection caps, by reason",
+            connections_dropped.clone(),
+        );
+        let open_files_limit = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "open_files_limit",
+            "The process's open-file (RLIMIT_NOFILE) soft limit",
+            open_files_limit.clone(),
+        );
         Self {
             registry,
             http_requests,
             event_streams,
+            connections,
+            connections_dropped,
+            open_files_limit,
         }
+    }
+
+    pub(crate) fn connections_dropped(&self, reason: &'static str) {
+        self.connections_dropped
+            .get_or_create(&vec![("reason", reason.to_owned())])
+            .inc();
     }
 
     /// The text exposition format.

@@ -18,18 +18,26 @@ use futures::Stream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval, interval_at};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::follow::{self, Item};
 use crate::metrics::StreamGuard;
 
 /// A streaming `text/event-stream` response fed by `rx`; ends when `rx`
-/// does (the follower ended: lagged reader, deleted session).
-pub(crate) fn response(rx: mpsc::Receiver<Item>, guard: StreamGuard) -> Response {
+/// does (the follower ended: lagged reader, deleted session) or `closing`
+/// is cancelled (the server is stopping; EventSource reconnects and
+/// resumes by `Last-Event-ID`).
+pub(crate) fn response(
+    rx: mpsc::Receiver<Item>,
+    guard: StreamGuard,
+    closing: CancellationToken,
+) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/event-stream"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        Body::from_stream(batches(rx, guard)),
+        Body::from_stream(batches(rx, guard, closing)),
     )
         .into_response()
 }
@@ -39,17 +47,20 @@ struct Writer {
     keepalive: Interval,
     items: Vec<Item>,
     _guard: StreamGuard,
+    closing: CancellationToken,
 }
 
 fn batches(
     rx: mpsc::Receiver<Item>,
     guard: StreamGuard,
+    closing: CancellationToken,
 ) -> impl Stream<Item = Result<String, Infallible>> {
     let writer = Writer {
         rx,
         keepalive: interval_at(Instant::now() + crate::KEEPALIVE, crate::KEEPALIVE),
         items: Vec::with_capacity(follow::BATCH),
         _guard: guard,
+        closing,
     };
     futures::stream::unfold(writer, |mut w| async move {
         let chunk = tokio::select! {
@@ -66,6 +77,7 @@ fn batches(
                 chunk
             }
             _ = w.keepalive.tick() => ":\n\n".to_owned(),
+            () = w.closing.cancelled() => return None,
         };
         Some((Ok(chunk), w))
     })
@@ -123,7 +135,11 @@ mod tests {
             tx.send(Item::Lagged { last_seq }).await.unwrap();
         }
         drop(tx);
-        let stream = batches(rx, StreamGuard::new(Arc::new(Metrics::new())));
+        let stream = batches(
+            rx,
+            StreamGuard::new(Arc::new(Metrics::new())),
+            CancellationToken::new(),
+        );
         let chunks: Vec<String> = stream.map(Result::unwrap).collect().await;
         assert_eq!(chunks.len(), 1, "one write for three queued frames");
         assert_eq!(chunks[0].matches("event: lagged\n").count(), 3);

@@ -6,6 +6,7 @@ use agentd_core::SessionManager;
 use agentd_store::{CredentialVault, MasterKey};
 
 use crate::auth::{AuthConfig, AuthState};
+use crate::cpu::{CpuPool, DEFAULT_RENDER_BUDGET};
 use crate::metrics::Metrics;
 use crate::webhooks::GitHubWebhooks;
 
@@ -22,6 +23,12 @@ pub struct AppState {
     pub max_upload_bytes: u64,
     /// GitHub webhooks; `None` (no secret configured) turns the route off.
     pub webhooks: Option<Arc<GitHubWebhooks>>,
+    /// Where rendering runs: blocking threads, one job per core, a budget.
+    pub(crate) cpu: Arc<CpuPool>,
+    /// Cancelled when the server shuts down: event streams (SSE and
+    /// WebSocket) end, so clients reconnect to the next server instead of
+    /// holding this one open.
+    pub closing: tokio_util::sync::CancellationToken,
 }
 
 /// The default upload limit: 25 MiB.
@@ -40,7 +47,15 @@ impl AppState {
             vault: None,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             webhooks: None,
+            cpu: Arc::new(CpuPool::new(DEFAULT_RENDER_BUDGET)),
+            closing: tokio_util::sync::CancellationToken::new(),
         }
+    }
+
+    /// How long one Markdown or diff render may take (default 2 s).
+    pub fn with_render_budget(mut self, budget: std::time::Duration) -> Self {
+        self.cpu = Arc::new(CpuPool::new(budget));
+        self
     }
 
     /// Accepts uploads up to `bytes`.

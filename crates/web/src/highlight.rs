@@ -4,6 +4,7 @@
 //! it, and the sanitiser can allow exactly these classes and nothing else.
 
 use std::sync::LazyLock;
+use std::time::Instant;
 
 use syntect::html::{ClassStyle, ClassedHTMLGenerator};
 use syntect::parsing::SyntaxSet;
@@ -21,8 +22,9 @@ static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_ne
 
 /// The highlighted HTML of `code` (escaped text in `<span>`s) for a fence's
 /// language token (`rust`, `py`, `sh`…); `None` for an unknown language or
-/// a block too large, which the caller shows plain.
-pub fn highlight(code: &str, lang: &str) -> Option<String> {
+/// a block too large, or one not done by `deadline`, which the caller
+/// shows plain.
+pub fn highlight(code: &str, lang: &str, deadline: Option<Instant>) -> Option<String> {
     if lang.is_empty() || code.len() > MAX_HIGHLIGHT_BYTES {
         return None;
     }
@@ -35,6 +37,9 @@ pub fn highlight(code: &str, lang: &str) -> Option<String> {
         },
     );
     for line in LinesWithEndings::from(code) {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return None;
+        }
         // A grammar error leaves the block plain rather than half-coloured.
         html.parse_html_for_line_which_includes_newline(line).ok()?;
     }
@@ -47,7 +52,7 @@ mod tests {
 
     #[test]
     fn known_languages_get_classed_spans() {
-        let html = highlight("fn main() { let x = \"s\"; }\n", "rust").expect("rust");
+        let html = highlight("fn main() { let x = \"s\"; }\n", "rust", None).expect("rust");
         assert!(html.contains("<span class=\"hl-"), "{html}");
         assert!(html.contains("hl-keyword"), "{html}");
         assert!(html.contains("hl-string"), "{html}");
@@ -56,15 +61,31 @@ mod tests {
 
     #[test]
     fn code_stays_escaped() {
-        let html = highlight("echo '<b>'\n", "sh").expect("sh");
+        let html = highlight("echo '<b>'\n", "sh", None).expect("sh");
         assert!(html.contains("&lt;b&gt;"), "{html}");
         assert!(!html.contains("<b>"), "{html}");
     }
 
     #[test]
     fn unknown_or_huge_blocks_are_left_plain() {
-        assert_eq!(highlight("x", "no-such-language"), None);
-        assert_eq!(highlight("x", ""), None);
-        assert_eq!(highlight(&"x\n".repeat(MAX_HIGHLIGHT_BYTES), "rust"), None);
+        assert_eq!(highlight("x", "no-such-language", None), None);
+        assert_eq!(highlight("x", "", None), None);
+        assert_eq!(
+            highlight(&"x\n".repeat(MAX_HIGHLIGHT_BYTES), "rust", None),
+            None
+        );
+    }
+
+    #[test]
+    fn a_passed_deadline_leaves_the_block_plain() {
+        assert!(
+            highlight(
+                "fn a() {}\n",
+                "rust",
+                Some(Instant::now() + std::time::Duration::from_secs(60))
+            )
+            .is_some()
+        );
+        assert_eq!(highlight("fn a() {}\n", "rust", Some(Instant::now())), None);
     }
 }

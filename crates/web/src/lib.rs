@@ -14,4 +14,7 @@ mod markdown;
 
 pub use assets::{Asset, CONTENT_SECURITY_POLICY, asset};
 pub use diff::{MAX_DIFF_BYTES, unified_diff};
-pub use markdown::render_markdown;
+pub use markdown::{
+    MAX_HTML_BYTES, MAX_MARKDOWN_BYTES, MAX_NESTING, MAX_RAW_HTML_TAGS, TooComplex,
+    render_markdown, render_markdown_until,
+};

@@ -243,6 +243,19 @@ impl Server {
         std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
     }
 
+    /// Waits up to `limit` for the server to exit by itself (after a
+    /// signal the test sent); `None` if it is still running.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        match tokio::time::timeout(limit, child.wait()).await {
+            Ok(Ok(status)) => {
+                self.child = None;
+                Some(status)
+            }
+            _ => None,
+        }
+    }
+
     /// SIGKILL, no chance to clean up.
     pub async fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -72,6 +72,7 @@ pub(crate) async fn events(
     Ok(crate::sse::response(
         rx,
         StreamGuard::new(state.metrics.clone()),
+        state.closing.clone(),
     ))
 }
 

@@ -45,6 +45,7 @@ async fn connection(state: AppState, caller: Caller, socket: WebSocket) {
     let _guard = StreamGuard::new(state.metrics.clone());
     let (mut sink, mut stream) = socket.split();
     let (out, mut outbox) = mpsc::channel::<Utf8Bytes>(OUTBOX);
+    let closing = state.closing.clone();
     let writer = tokio::spawn(async move {
         let mut ping = tokio::time::interval(crate::KEEPALIVE);
         ping.tick().await;
@@ -57,11 +58,26 @@ async fn connection(state: AppState, caller: Caller, socket: WebSocket) {
                     }
                 }
                 _ = ping.tick() => if sink.send(Message::Ping(Default::default())).await.is_err() { return },
+                // The server is stopping: "going away", so the client
+                // reconnects (to the next server) and resumes by `seq`.
+                () = closing.cancelled() => {
+                    let frame = axum::extract::ws::CloseFrame {
+                        code: 1001,
+                        reason: "the server is shutting down".into(),
+                    };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    return;
+                }
             }
         }
     });
     let mut subscriptions: HashMap<SessionId, JoinHandle<()>> = HashMap::new();
-    while let Some(Ok(message)) = stream.next().await {
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            () = state.closing.cancelled() => None,
+        };
+        let Some(Ok(message)) = message else { break };
         let text = match message {
             Message::Text(text) => text,
             Message::Close(_) => break,
