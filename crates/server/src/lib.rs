@@ -16,6 +16,7 @@ mod idempotency;
 mod mcp_endpoint;
 mod metrics;
 mod openapi;
+mod params;
 mod routes;
 mod sse;
 mod state;
