@@ -257,13 +257,13 @@ fn add_common_errors(doc: &mut utoipa::openapi::OpenApi) {
     components
         .schemas
         .entry("ErrorBody".to_owned())
-        .or_insert_with(|| <agentd_protocol::ErrorBody as utoipa::PartialSchema>::schema());
+        .or_insert_with(<agentd_protocol::ErrorBody as utoipa::PartialSchema>::schema);
     components
         .schemas
         .entry("ApiError".to_owned())
-        .or_insert_with(|| <agentd_protocol::ApiError as utoipa::PartialSchema>::schema());
+        .or_insert_with(<agentd_protocol::ApiError as utoipa::PartialSchema>::schema);
     components
         .schemas
         .entry("ErrorCode".to_owned())
-        .or_insert_with(|| <agentd_protocol::ErrorCode as utoipa::PartialSchema>::schema());
+        .or_insert_with(<agentd_protocol::ErrorCode as utoipa::PartialSchema>::schema);
 }
