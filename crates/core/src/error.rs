@@ -60,7 +60,19 @@ impl CoreError {
             Self::ShuttingDown => ErrorCode::Unavailable,
             Self::Store(StoreError::NotFound(_)) => ErrorCode::NotFound,
             Self::Store(StoreError::Conflict(_)) => ErrorCode::Conflict,
-            Self::Store(_) | Self::EventLog(_) => ErrorCode::Unavailable,
+            // A value the schema cannot hold came from the caller (a number
+            // above i64::MAX, …): their request is wrong, trying again won't
+            // help.
+            Self::Store(StoreError::Invalid(_)) => ErrorCode::ValidationFailed,
+            Self::Store(StoreError::Unavailable(_)) | Self::EventLog(_) => ErrorCode::Unavailable,
+            // Corrupt rows, schema mismatches, migrations, configuration: our
+            // fault, and not one that retrying fixes.
+            Self::Store(
+                StoreError::Corrupt(_)
+                | StoreError::Database(_)
+                | StoreError::Migration(_)
+                | StoreError::Config(_),
+            ) => ErrorCode::Internal,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod mcp;
 pub mod session;
 pub mod usage;
+pub mod validate;
 pub mod webhook;
 
 pub use api::*;
@@ -41,4 +42,5 @@ pub use usage::{
     BudgetExceeded, BudgetMetric, BudgetScope, Limits, QuotaView, SessionBudget, Usage, UsageList,
     UsageWindow, UserUsage,
 };
+pub use validate::{FieldError, Validate};
 pub use webhook::{WebhookAck, WebhookOutcome};

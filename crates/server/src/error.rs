@@ -65,11 +65,28 @@ impl ApiError {
     }
 }
 
+/// 422 `validation_failed`: the body parsed, but a value is out of range.
+/// The message starts with the field's path (`budget.tokens: must be …`).
+impl From<agentd_protocol::FieldError> for ApiError {
+    fn from(e: agentd_protocol::FieldError) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+            e.to_string(),
+        )
+    }
+}
+
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         let code = e.code();
         let status = match code {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::ValidationFailed if matches!(e, CoreError::Store(_)) => {
+                // Only a value the store cannot hold gets here: well-formed
+                // JSON with a number out of range.
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ErrorCode::ValidationFailed | ErrorCode::WorkspaceInvalid | ErrorCode::Unsupported => {
                 StatusCode::BAD_REQUEST
             }
@@ -78,13 +95,11 @@ impl From<CoreError> for ApiError {
             }
             ErrorCode::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
         let message = match &e {
-            CoreError::Store(inner) => {
-                tracing::error!(error = %inner, "storage error while serving a request");
-                "the server could not reach its database; try again".to_owned()
-            }
+            CoreError::Store(inner) => store_message(inner),
             other => other.to_string(),
         };
         Self {
@@ -92,6 +107,28 @@ impl From<CoreError> for ApiError {
             code,
             message,
             retry_after: None,
+        }
+    }
+}
+
+/// What the caller is told about a storage error. Only an unreachable or
+/// busy database invites a retry; a collision or a missing row says what
+/// (the store's `Display` names the record, never SQL); anything else is our
+/// fault and is logged, not described.
+fn store_message(e: &agentd_store::StoreError) -> String {
+    use agentd_store::StoreError;
+    match e {
+        StoreError::Unavailable(_) => {
+            tracing::warn!(error = %e, "database unavailable while serving a request");
+            "the server could not reach its database; try again".to_owned()
+        }
+        StoreError::NotFound(_) | StoreError::Conflict(_) | StoreError::Invalid(_) => e.to_string(),
+        StoreError::Corrupt(_)
+        | StoreError::Database(_)
+        | StoreError::Migration(_)
+        | StoreError::Config(_) => {
+            tracing::error!(error = %e, "storage error while serving a request");
+            "the server hit an internal storage error (logged)".to_owned()
         }
     }
 }

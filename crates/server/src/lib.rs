@@ -18,6 +18,7 @@ pub mod listen;
 mod mcp_endpoint;
 mod metrics;
 mod openapi;
+mod params;
 mod routes;
 mod sse;
 mod state;

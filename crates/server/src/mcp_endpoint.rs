@@ -242,6 +242,7 @@ impl AgentdMcp {
         match name {
             "create_task" => {
                 let req: CreateTaskRequest = args(arguments)?;
+                agentd_protocol::Validate::validate(&req).map_err(ApiError::from)?;
                 let task = manager
                     .create_task(req, Some(caller.user_id.clone()))
                     .await?;

@@ -135,6 +135,9 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
 pub fn openapi_json() -> String {
     let (_, mut doc) = api_router().split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    // After the routes were added: a `Modify` on `ApiDoc` runs before
+    // `OpenApiRouter` collects the operations, so it would see none.
+    add_common_errors(&mut doc);
     doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
 }
 
@@ -145,4 +148,122 @@ async fn serve_openapi() -> impl axum::response::IntoResponse {
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         doc,
     )
+}
+
+/// The answers any operation may give besides its own, added where the
+/// route does not document them itself, so the document lists every status
+/// the server can send:
+/// - 400 for a malformed body, parameter or header (before the handler),
+/// - 401 and 403 where a bearer token is needed (missing or bad token; a
+///   token's scope, admin-only routes, a browser session's CSRF check),
+/// - 413, 415 for JSON bodies (size limit, `Content-Type`),
+/// - 422 where a body or query carries values that are range-checked,
+/// - 429 (login throttling, session quotas, connection limits),
+/// - 500 (a fault on our side, logged) and 503 (database unreachable,
+///   shutting down; try again).
+fn add_common_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    let add = |op: &mut Operation, status: &str, description: &str| {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| error(description).into());
+    };
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+            &mut item.trace,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            // `security(())` (an empty requirement) marks a public route;
+            // `None` inherits the document's bearer requirement.
+            let secured = op
+                .security
+                .as_ref()
+                .is_none_or(|reqs| reqs.iter().all(|r| *r != Default::default()));
+            let json_body = op.request_body.as_ref().is_some_and(
+                |b| matches!(b, RefOr::T(b) if b.content.contains_key("application/json")),
+            );
+            let any_body = op.request_body.is_some();
+            let queried = op.parameters.as_ref().is_some_and(|ps| {
+                ps.iter().any(
+                    |p| matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Query)),
+                )
+            });
+            let takes_input = any_body || op.parameters.as_ref().is_some_and(|ps| !ps.is_empty());
+            if takes_input {
+                add(op, "400", "A malformed body, parameter or header");
+            }
+            if secured {
+                add(
+                    op,
+                    "401",
+                    "Not authenticated: no token, or an invalid, revoked or expired one",
+                );
+                add(
+                    op,
+                    "403",
+                    "Not allowed: the token's scope, an admin-only route, or a failed CSRF check",
+                );
+            }
+            if any_body {
+                add(op, "413", "The body is larger than the server accepts");
+            }
+            if json_body {
+                add(op, "415", "The body is not sent as `application/json`");
+            }
+            if json_body || queried {
+                add(
+                    op,
+                    "422",
+                    "A value is out of range; the message names the field",
+                );
+            }
+            add(
+                op,
+                "429",
+                "Too many requests: login throttling, a session quota or a connection limit; see Retry-After",
+            );
+            add(op, "500", "An internal error (logged on the server)");
+            add(
+                op,
+                "503",
+                "The database cannot be reached, or the server is shutting down; try again",
+            );
+        }
+    }
+    let components = doc.components.get_or_insert_with(Default::default);
+    components
+        .schemas
+        .entry("ErrorBody".to_owned())
+        .or_insert_with(<agentd_protocol::ErrorBody as utoipa::PartialSchema>::schema);
+    components
+        .schemas
+        .entry("ApiError".to_owned())
+        .or_insert_with(<agentd_protocol::ApiError as utoipa::PartialSchema>::schema);
+    components
+        .schemas
+        .entry("ErrorCode".to_owned())
+        .or_insert_with(<agentd_protocol::ErrorCode as utoipa::PartialSchema>::schema);
 }

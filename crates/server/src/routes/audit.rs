@@ -8,7 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -29,13 +29,17 @@ pub(crate) struct AuditParams {
     since: Option<String>,
     /// Entries older than this id (the `next_before` of a page).
     before: Option<i64>,
-    /// Page size, 1 to 1000 (default 100); exports up to 100000.
+    /// Page size, 1 to 1000 (default 100); exports up to 100000. Anything
+    /// else is refused.
+    #[param(minimum = 1, maximum = 100_000)]
     limit: Option<u32>,
     /// `json` (default), `ndjson` or `csv`.
-    format: Option<String>,
+    #[param(inline)]
+    format: Option<Format>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 enum Format {
     Json,
     Ndjson,
@@ -45,7 +49,12 @@ enum Format {
 /// The audit log.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
     responses(
-        (status = 200, description = "A page of entries (or application/x-ndjson, text/csv)", body = AuditPage),
+        (status = 200, description = "A page of entries (`format=json`), or every entry up to `limit` as one JSON object per line (`format=ndjson`) or CSV (`format=csv`)",
+            content(
+                (AuditPage = "application/json"),
+                ("application/x-ndjson"),
+                ("text/csv"),
+            )),
         (status = 400, description = "Invalid parameters", body = ErrorBody),
     ))]
 pub(crate) async fn list_audit(
@@ -53,18 +62,13 @@ pub(crate) async fn list_audit(
     caller: Caller,
     Query(params): Query<AuditParams>,
 ) -> Result<Response, ApiError> {
-    let format = match params.format.as_deref() {
-        None | Some("json") => Format::Json,
-        Some("ndjson") => Format::Ndjson,
-        Some("csv") => Format::Csv,
-        Some(_) => return Err(invalid("format is json, ndjson or csv")),
-    };
+    let format = params.format.unwrap_or(Format::Json);
     let max = if format == Format::Json {
         PAGE_MAX
     } else {
         EXPORT_MAX
     };
-    let limit = params.limit.unwrap_or(100).clamp(1, max);
+    let limit = crate::params::page_limit(params.limit, 100, max)?;
     let since = params
         .since
         .as_deref()

@@ -41,6 +41,9 @@ pub(crate) struct ArchiveParams {
     /// A directory, relative to the workspace root (default: the root).
     path: Option<String>,
     /// `tar` (default) or `zip`.
+    // Inline: utoipa does not register a parameter's schema as a component,
+    // so a `$ref` here would dangle.
+    #[param(inline)]
     format: Option<Format>,
 }
 
@@ -80,7 +83,16 @@ pub(crate) async fn list_files(
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/files/content", tag = "files",
     params(("id" = String, Path, description = "Session id"), FileParams),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream", body = String),
+        (status = 200, description = "The file. Its type follows the name's extension: text is `text/plain; charset=utf-8` (never HTML or SVG), a few inert image formats and PDF are named, the rest is `application/octet-stream`",
+            content(
+                ("application/octet-stream"),
+                ("text/plain"),
+                ("image/png"),
+                ("image/jpeg"),
+                ("image/gif"),
+                ("image/webp"),
+                ("application/pdf"),
+            )),
         (status = 400, description = "A path outside the workspace, into .git, or not a file", body = ErrorBody),
         (status = 404, description = "No such session or file", body = ErrorBody),
     ))]
@@ -155,7 +167,8 @@ pub(crate) async fn put_content(
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/files/archive", tag = "files",
     params(("id" = String, Path, description = "Session id"), ArchiveParams),
     responses(
-        (status = 200, description = "The archive", content_type = "application/octet-stream", body = String),
+        (status = 200, description = "The archive: `application/x-tar` for `format=tar`, `application/zip` for `format=zip`",
+            content(("application/x-tar"), ("application/zip"))),
         (status = 400, description = "A path outside the workspace, into .git, or not a directory", body = ErrorBody),
         (status = 404, description = "No such session or directory", body = ErrorBody),
     ))]

@@ -2,7 +2,7 @@
 
 use agentd_protocol::{
     CreateSessionRequest, ErrorBody, InputAccepted, ResumeRequest, SendMessageRequest, SessionId,
-    SessionList, SessionStatus, SessionView,
+    SessionList, SessionStatus, SessionView, Validate,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,6 +28,9 @@ pub(crate) async fn create_session(
     caller: Caller,
     Json(req): Json<CreateSessionRequest>,
 ) -> Result<(StatusCode, axum::Json<SessionView>), ApiError> {
+    // Before anything exists: a value the store cannot hold must not fail
+    // after the worktree and branch were made.
+    req.validate()?;
     let view = state
         .manager
         .create_session(req, Some(caller.user_id.clone()))
@@ -50,7 +53,8 @@ pub(crate) struct ListParams {
     pub(crate) status: Option<SessionStatus>,
     /// Sessions created before this one (the `next_before` of a page).
     pub(crate) before: Option<SessionId>,
-    /// Page size, 1 to 200 (default 50).
+    /// Page size, 1 to 200 (default 50); anything else is refused.
+    #[param(minimum = 1, maximum = 200)]
     pub(crate) limit: Option<u32>,
 }
 
@@ -71,7 +75,7 @@ pub(crate) async fn list_sessions(
             caller.reach(),
             params.status,
             params.before,
-            params.limit.unwrap_or(50),
+            crate::params::page_limit(params.limit, 50, 200)?,
         )
         .await?;
     Ok(axum::Json(list))
@@ -223,6 +227,7 @@ pub(crate) async fn resume(
             )
         })?
     };
+    req.validate()?;
     let view = state.manager.resume(session.id, req.budget).await?;
     audit::record(
         state.manager.store(),

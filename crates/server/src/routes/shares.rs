@@ -161,7 +161,16 @@ pub(crate) async fn revoke_share(
 #[utoipa::path(get, path = "/api/v1/shared/{token}", tag = "files", security(()),
     params(("token" = String, Path, description = "The token from the link's URL")),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream", body = String),
+        (status = 200, description = "The file. Its type follows the name's extension: text is `text/plain; charset=utf-8` (never HTML or SVG), a few inert image formats and PDF are named, the rest is `application/octet-stream`",
+            content(
+                ("application/octet-stream"),
+                ("text/plain"),
+                ("image/png"),
+                ("image/jpeg"),
+                ("image/gif"),
+                ("image/webp"),
+                ("application/pdf"),
+            )),
         (status = 404, description = "No such link, or revoked", body = ErrorBody),
         (status = 410, description = "The link has expired", body = ErrorBody),
     ))]

@@ -2,7 +2,7 @@
 //! repository without a person and ends with a result: an answer, a pushed
 //! branch, a pull request.
 
-use agentd_protocol::{CreateTaskRequest, ErrorBody, TaskList, TaskView};
+use agentd_protocol::{CreateTaskRequest, ErrorBody, TaskList, TaskView, Validate};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::json;
@@ -26,6 +26,8 @@ pub(crate) async fn create_task(
     caller: Caller,
     Json(req): Json<CreateTaskRequest>,
 ) -> Result<(StatusCode, axum::Json<TaskView>), ApiError> {
+    // Before the repository is cloned or a worktree made.
+    req.validate()?;
     let task = state
         .manager
         .create_task(req, Some(caller.user_id.clone()))
@@ -58,7 +60,7 @@ pub(crate) async fn list_tasks(
             caller.reach(),
             params.status,
             params.before,
-            params.limit.unwrap_or(50),
+            crate::params::page_limit(params.limit, 50, 200)?,
         )
         .await?;
     Ok(axum::Json(list))

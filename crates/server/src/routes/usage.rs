@@ -73,6 +73,7 @@ pub(crate) async fn put_quotas(
     Path(id): Path<String>,
     Json(limits): Json<Limits>,
 ) -> Result<axum::Json<QuotaView>, ApiError> {
+    agentd_protocol::Validate::validate(&limits)?;
     if state.manager.store().get_user(&id).await?.is_none() {
         return Err(ApiError::not_found("user not found"));
     }

@@ -8,13 +8,16 @@ use std::collections::HashMap;
 use agentd_core::SessionManager;
 use agentd_protocol::{ErrorCode, SessionId, WsClientMessage, WsServerMessage};
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::auth::Caller;
+use crate::error::ApiError;
 use crate::follow::{self, Item, follow};
 use crate::metrics::StreamGuard;
 use crate::state::AppState;
@@ -30,12 +33,29 @@ const MAX_SUBSCRIPTIONS: usize = 1_000;
 /// theirs (for a member) is answered like a missing one.
 #[utoipa::path(get, path = "/api/v1/ws", tag = "events",
     params(("ticket" = Option<String>, Query, description = "A single-use ticket from POST /api/v1/auth/ticket, for browsers")),
-    responses((status = 101, description = "WebSocket upgrade; see the WsClientMessage and WsServerMessage schemas")))]
+    responses(
+        (status = 101, description = "WebSocket upgrade; see the WsClientMessage and WsServerMessage schemas"),
+        (status = 400, description = "Not a WebSocket handshake (missing or wrong Connection, Upgrade, Sec-WebSocket-* headers)", body = agentd_protocol::ErrorBody),
+        (status = 426, description = "The connection cannot be upgraded (e.g. HTTP/2 without extended CONNECT)", body = agentd_protocol::ErrorBody),
+    ))]
 pub(crate) async fn ws(
     State(state): State<AppState>,
     caller: Caller,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    // axum's rejection is plain text; the API answers in its one envelope.
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => {
+            let status = match rejection.status() {
+                StatusCode::UPGRADE_REQUIRED => StatusCode::UPGRADE_REQUIRED,
+                StatusCode::METHOD_NOT_ALLOWED => StatusCode::METHOD_NOT_ALLOWED,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return ApiError::new(status, ErrorCode::BadRequest, rejection.body_text())
+                .into_response();
+        }
+    };
     upgrade
         .max_message_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| connection(state, caller, socket))
