@@ -21,6 +21,14 @@ pub mod router;
 mod sse;
 pub mod stream;
 
+/// The SSE decoders as the clients use them, for the fuzz targets in
+/// `fuzz/` (a separate cargo project); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::openai::sse::decode as decode_openai_sse;
+    pub use crate::sse::decode as decode_anthropic_sse;
+}
+
 pub use accumulator::{MessageAccumulator, collect};
 pub use anthropic::AnthropicClient;
 pub use client::{EventStream, ModelClient};

@@ -18,7 +18,7 @@ struct State<S> {
 
 /// Decodes SSE from `bytes`. Pings are dropped; the stream ends after
 /// `message_stop` or after the first error it yields.
-pub(crate) fn decode<S, B, E>(bytes: S, idle_timeout: Duration) -> EventStream
+pub fn decode<S, B, E>(bytes: S, idle_timeout: Duration) -> EventStream
 where
     S: Stream<Item = Result<B, E>> + Send + 'static,
     B: AsRef<[u8]> + Send,

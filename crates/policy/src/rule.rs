@@ -126,7 +126,9 @@ impl Rule {
                 pattern.matches(&paths.resolve(path), paths)
             }
             (Specifier::Domain(domain), Access::Fetch(Some(url))) => domain_matches(domain, url),
-            (Specifier::Subagent(name), Access::Subagent(Some(kind))) => name == kind,
+            // The specifier was trimmed when parsed; so is the call's type, or
+            // ` Explore` would escape `Task(Explore)` rules (found by fuzzing).
+            (Specifier::Subagent(name), Access::Subagent(Some(kind))) => name == kind.trim(),
             _ => false,
         }
     }

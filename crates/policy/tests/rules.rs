@@ -249,6 +249,14 @@ fn domain_mcp_and_subagent_rules() {
             json!({"subagent_type": "Plan"}),
             false,
         ),
+        // Surrounding spaces neither escape a rule nor keep an "allow for
+        // this session" rule (`Task( Explore )`) from matching its call.
+        (
+            "Task(Explore)",
+            "Task",
+            json!({"subagent_type": " Explore "}),
+            true,
+        ),
         // A specifier for a tool we know nothing about matches nothing.
         ("Skill(deploy)", "Skill", json!({"skill": "deploy"}), false),
     ];

@@ -12,7 +12,7 @@ mod calls;
 mod config;
 mod error;
 mod request;
-mod sse;
+pub(crate) mod sse;
 mod translate;
 mod wire;
 

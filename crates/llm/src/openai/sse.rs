@@ -28,11 +28,7 @@ struct State<S> {
 }
 
 /// Decodes `bytes`; `request_model` names the message if chunks do not.
-pub(crate) fn decode<S, B, E>(
-    bytes: S,
-    request_model: String,
-    idle_timeout: Duration,
-) -> EventStream
+pub fn decode<S, B, E>(bytes: S, request_model: String, idle_timeout: Duration) -> EventStream
 where
     S: Stream<Item = Result<B, E>> + Send + 'static,
     B: AsRef<[u8]> + Send,
