@@ -97,16 +97,10 @@ impl WorkspaceManager {
         }
 
         if !self.has_unsaved_work(&root, ws.base.as_deref()).await? {
-            self.remove_worktree(&repo, &root).await?;
             // Nothing on the branch is missing from a remote (or it never
             // moved), and the checkpoints only hold states that no longer matter.
-            if let Some(branch) = &ws.branch {
-                Git::new("branch", t)
-                    .dir(&repo)
-                    .args(["branch", "--quiet", "-D", branch])
-                    .run()
-                    .await?;
-            }
+            self.remove_worktree_and_branch(&repo, &root, ws.branch.as_deref())
+                .await?;
             for c in self.checkpoints_at(&repo, &record.session).await? {
                 Git::new("update-ref", t)
                     .dir(&repo)
@@ -205,6 +199,25 @@ impl WorkspaceManager {
         self.checkpoint(&record.workspace, &record.session, turn)
             .await?
             .ok_or(WorkspaceError::NotGit)
+    }
+
+    /// `git worktree remove --force` the worktree at `root`, then delete its
+    /// branch.
+    pub(crate) async fn remove_worktree_and_branch(
+        &self,
+        repo: &Path,
+        root: &Path,
+        branch: Option<&str>,
+    ) -> Result<(), WorkspaceError> {
+        self.remove_worktree(repo, root).await?;
+        if let Some(branch) = branch {
+            Git::new("branch", self.limits.git_timeout)
+                .dir(repo)
+                .args(["branch", "--quiet", "-D", branch])
+                .run()
+                .await?;
+        }
+        Ok(())
     }
 
     async fn remove_worktree(&self, repo: &Path, root: &Path) -> Result<(), WorkspaceError> {

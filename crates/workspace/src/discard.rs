@@ -1,7 +1,6 @@
 //! Undoing a `prepare` whose session was never created: the worktree and
 //! its branch go, so a failed creation leaves nothing behind.
 
-use crate::git::Git;
 use crate::{Prepared, WorkspaceError, WorkspaceKind, WorkspaceManager};
 
 impl WorkspaceManager {
@@ -18,20 +17,8 @@ impl WorkspaceManager {
         let Some(root) = self.owned_worktree(&ws.path) else {
             return Ok(());
         };
-        let t = self.limits.git_timeout;
-        Git::new("worktree remove", t)
-            .dir(&repo)
-            .args(["worktree", "remove", "--force"])
-            .arg(&root)
-            .run()
+        self.remove_worktree_and_branch(&repo, &root, ws.branch.as_deref())
             .await?;
-        if let Some(branch) = &ws.branch {
-            Git::new("branch", t)
-                .dir(&repo)
-                .args(["branch", "--quiet", "-D", branch])
-                .run()
-                .await?;
-        }
         tracing::info!(path = %root.display(), "unused workspace discarded");
         Ok(())
     }
