@@ -188,6 +188,7 @@ impl ConnectionArgs {
                 .or(file.max_idle_connections_per_address)
                 .unwrap_or(listen::DEFAULT_MAX_PENDING_PER_IP)
                 .max(1),
+            pending_grace: listen::DEFAULT_PENDING_GRACE,
         }
     }
 

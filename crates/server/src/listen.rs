@@ -34,7 +34,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -57,7 +57,12 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Open connections at most (also held under the open-file limit).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4_096;
 /// Connections per client address that have not sent a request yet.
-pub const DEFAULT_MAX_PENDING_PER_IP: usize = 64;
+pub const DEFAULT_MAX_PENDING_PER_IP: usize = 256;
+/// How long a new connection may stay silent before a cap may close it: a
+/// real client sends its request at once, but a burst of them (a page
+/// opening many streams, a proxy) can outrun the server's reading of their
+/// heads, and closing one of those would fail a request that was on its way.
+pub const DEFAULT_PENDING_GRACE: Duration = Duration::from_secs(2);
 /// How long shutdown waits for requests, turns and streams to end.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -67,6 +72,8 @@ pub struct ConnectionLimits {
     pub body_timeout: Duration,
     pub max_connections: usize,
     pub max_pending_per_ip: usize,
+    /// A silent connection younger than this is never closed by a cap.
+    pub pending_grace: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -76,6 +83,7 @@ impl Default for ConnectionLimits {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_pending_per_ip: DEFAULT_MAX_PENDING_PER_IP,
+            pending_grace: DEFAULT_PENDING_GRACE,
         }
     }
 }
@@ -228,14 +236,15 @@ struct Inner {
     next_id: u64,
     /// Every open connection: its address and how to close it.
     open: HashMap<u64, (IpAddr, CancellationToken)>,
-    /// Connections that have not sent a request head yet, oldest first.
-    pending: BTreeMap<u64, IpAddr>,
+    /// Connections that have not sent a request head yet, oldest first,
+    /// with when they were accepted.
+    pending: BTreeMap<u64, (IpAddr, Instant)>,
     pending_by_ip: HashMap<IpAddr, VecDeque<u64>>,
 }
 
 impl Inner {
     fn unpend(&mut self, id: u64) {
-        if let Some(ip) = self.pending.remove(&id)
+        if let Some((ip, _)) = self.pending.remove(&id)
             && let Some(ids) = self.pending_by_ip.get_mut(&ip)
         {
             ids.retain(|&other| other != id);
@@ -299,19 +308,34 @@ impl Registry {
     fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Ticket> {
         let mut inner = self.lock();
         let cap = self.limits.max_pending_per_ip.max(1);
+        let now = Instant::now();
+        let grace = self.limits.pending_grace;
+        let past_grace = |inner: &Inner, id: u64| {
+            inner
+                .pending
+                .get(&id)
+                .is_some_and(|(_, at)| now - *at >= grace)
+        };
         while inner.pending_by_ip.get(&ip).map_or(0, VecDeque::len) >= cap {
             let Some(oldest) = inner
                 .pending_by_ip
                 .get(&ip)
                 .and_then(|ids| ids.front().copied())
+                .filter(|&id| past_grace(&inner, id))
             else {
+                // All still within their grace: served over the cap.
                 break;
             };
             inner.evict(oldest);
             self.metrics.connections_dropped("idle_per_address");
         }
         if inner.open.len() >= self.limits.max_connections.max(1) {
-            match inner.pending.first_key_value().map(|(&id, _)| id) {
+            match inner
+                .pending
+                .first_key_value()
+                .map(|(&id, _)| id)
+                .filter(|&id| past_grace(&inner, id))
+            {
                 Some(oldest) => {
                     inner.evict(oldest);
                     self.metrics.connections_dropped("idle_over_total");
@@ -326,7 +350,7 @@ impl Registry {
         inner.next_id += 1;
         let evicted = CancellationToken::new();
         inner.open.insert(id, (ip, evicted.clone()));
-        inner.pending.insert(id, ip);
+        inner.pending.insert(id, (ip, now));
         inner.pending_by_ip.entry(ip).or_default().push_back(id);
         self.metrics.connections.set(inner.open.len() as i64);
         Some(Ticket {
@@ -347,6 +371,7 @@ mod tests {
             ConnectionLimits {
                 max_connections: total,
                 max_pending_per_ip: per_ip,
+                pending_grace: Duration::ZERO,
                 ..ConnectionLimits::default()
             },
             Arc::new(Metrics::new()),
@@ -388,5 +413,22 @@ mod tests {
         assert!(reg.admit("10.0.0.4".parse().unwrap()).is_none());
         drop(c);
         assert!(reg.admit("10.0.0.4".parse().unwrap()).is_some());
+    }
+
+    #[test]
+    fn a_silent_connection_within_its_grace_is_not_closed_by_the_cap() {
+        let reg = Arc::new(Registry::new(
+            ConnectionLimits {
+                max_connections: 100,
+                max_pending_per_ip: 1,
+                pending_grace: Duration::from_secs(3600),
+                ..ConnectionLimits::default()
+            },
+            Arc::new(Metrics::new()),
+        ));
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let a = reg.admit(ip).unwrap();
+        let b = reg.admit(ip).unwrap();
+        assert!(!a.evicted.is_cancelled() && !b.evicted.is_cancelled());
     }
 }
