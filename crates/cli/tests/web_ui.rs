@@ -81,10 +81,12 @@ fn script(fake: &FakeAnthropic) {
     fake.push(turn().text("Task done."));
     // A session that runs past the [limits] session budget (100 000 tokens)
     // in one call; the page steers it while its tool runs, then resumes it
-    // with a raised budget.
+    // with a raised budget. The tool runs 8 s: the steer must arrive while
+    // it runs (then it goes with the tool's result), and a loaded CI machine
+    // made 4 s too short for the page to see the tool and send it.
     fake.push(
         turn()
-            .tool_use("bash", json!({"command": "sleep 4"}))
+            .tool_use("bash", json!({"command": "sleep 8"}))
             .usage(150_000, 10, 0, 0),
     );
     fake.push(turn().text("Resumed after budget."));

@@ -269,7 +269,7 @@ try {
   await page.getByRole('button', { name: 'Start' }).click();
   await page.waitForURL(/#\/s\/[0-9a-f-]+$/);
   const log3 = page.getByRole('log', { name: 'Conversation' });
-  await log3.locator('section.tool', { hasText: 'sleep 4' }).locator('.tool-status', { hasText: 'running' }).waitFor();
+  await log3.locator('section.tool', { hasText: 'sleep 8' }).locator('.tool-status', { hasText: 'running' }).waitFor();
   await page.getByLabel('Message').fill('steer-note');
   await page.getByRole('button', { name: 'Steer' }).click();
   await log3.locator('.msg.steer', { hasText: 'steer-note' }).waitFor();
