@@ -109,6 +109,10 @@ fn render(text: &str, deadline: Option<Instant>) -> Result<String, TooComplex> {
         .add_tags(&["input"])
         .attribute_filter(only_known_classes)
         .link_rel(Some("noopener noreferrer"))
+        // Links and images are web pages, mail and relative paths; the
+        // other schemes ammonia allows by default (ftp, news, tel, sms, …)
+        // only open other programs from a model's text.
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .clean(&out)
         .to_string())
 }
@@ -334,6 +338,21 @@ mod tests {
             "{fenced}"
         );
         assert!(render_markdown("| a |\n|---|\n| 1 |").contains("<table>"));
+    }
+
+    /// Found by the markdown fuzz target: `news:` and the like survived.
+    #[test]
+    fn links_and_images_keep_only_web_and_mail_urls() {
+        let html = render_markdown(
+            "[w](https://example.com) [m](mailto:a@b.c) [r](docs/a.md) \
+             [n](news:x) [f](ftp://h/x) [t](tel:123) ![i](news:image/png;base64,AA==)",
+        );
+        for kept in ["https://example.com", "mailto:a@b.c", "docs/a.md"] {
+            assert!(html.contains(&format!("href=\"{kept}\"")), "{html}");
+        }
+        for dropped in ["news:", "ftp:", "tel:"] {
+            assert!(!html.contains(dropped), "{dropped} in {html}");
+        }
     }
 
     #[test]
