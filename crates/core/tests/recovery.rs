@@ -50,6 +50,16 @@ async fn append(store: &Store, id: SessionId, event: EventData) {
     store.append_events(&[envelope]).await.unwrap();
 }
 
+/// A `session.status` event alone, as a process that died right after
+/// logging it left it.
+async fn append_status(store: &Store, id: SessionId, status: SessionStatus) {
+    let event = EventData::SessionStatus(StatusChanged {
+        status,
+        reason: None,
+    });
+    append(store, id, event).await;
+}
+
 async fn set_row_status(store: &Store, id: SessionId, status: SessionStatus) {
     let mut record = store.get_session(id).await.unwrap().unwrap();
     record.status = status;
@@ -123,15 +133,7 @@ async fn a_log_that_ends_at_running_is_an_interrupted_turn_whatever_the_row_says
     let (engine, _ws, id) = one_finished_turn(&fake).await;
     // `running` was logged for turn 2, then the process died before the row
     // or `turn.started` were written.
-    append(
-        &engine.store,
-        id,
-        EventData::SessionStatus(StatusChanged {
-            status: SessionStatus::Running,
-            reason: None,
-        }),
-    )
-    .await;
+    append_status(&engine.store, id, SessionStatus::Running).await;
 
     let manager = restart(&engine, &fake).await;
     let session = manager.get_session(id).await.unwrap();
@@ -171,15 +173,7 @@ async fn an_input_taken_whose_turn_never_started_runs_again() {
     let (engine, _ws, id) = one_finished_turn(&fake).await;
     // Queued, then the input was marked consumed and the process died
     // before the turn started.
-    append(
-        &engine.store,
-        id,
-        EventData::SessionStatus(StatusChanged {
-            status: SessionStatus::Queued,
-            reason: None,
-        }),
-    )
-    .await;
+    append_status(&engine.store, id, SessionStatus::Queued).await;
     set_row_status(&engine.store, id, SessionStatus::Queued).await;
     engine
         .store

@@ -8,7 +8,7 @@ use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
 use crate::convert::{RowExt, from_ms, to_json, to_ms, u64_from_db, u64_to_db};
-use crate::sessions::{Params, update_session_query};
+use crate::sessions::{Params, update_session_fields_query};
 use crate::store::on_pool;
 use crate::transcript::{APPEND_SQL, TranscriptWrite};
 use crate::{SessionRecord, Store, StoreError, write_error};
@@ -153,7 +153,15 @@ impl Store {
                         .await?;
                 }
                 for row in &session_rows {
-                    update_session_query!(row).execute(&mut *tx).await?;
+                    update_session_fields_query!(row).execute(&mut *tx).await?;
+                    sqlx::query(
+                        "UPDATE sessions SET status = $2, status_reason = $3 WHERE id = $1",
+                    )
+                    .bind(row.id.as_str())
+                    .bind(row.status)
+                    .bind(row.status_reason.as_deref())
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 for (id, seq) in &last_seq {
                     sqlx::query(

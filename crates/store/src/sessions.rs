@@ -86,40 +86,11 @@ pub(crate) struct Params {
     pub(crate) updated_at: i64,
 }
 
-/// The full-row UPDATE of a session (every column but `id`, `owner_id`,
-/// `runtime`, `workspace`, `max_turns`, `last_seq` and `created_at`), bound
-/// to `Params`; a macro so one statement serves both backends and both a
-/// pool and a transaction (see `Store::append_events_with`).
-macro_rules! update_session_query {
-    ($p:expr) => {{
-        let p = &$p;
-        let [input, output, cache_read, cache_write] = p.tokens;
-        sqlx::query(
-            "UPDATE sessions SET title = $2, status = $3, status_reason = $4, model = $5, \
-             permission_mode = $6, turns = $7, input_tokens = $8, output_tokens = $9, \
-             cache_read_tokens = $10, cache_write_tokens = $11, cost_usd = $12, \
-             runtime_state = $13, updated_at = $14 WHERE id = $1",
-        )
-        .bind(p.id.clone())
-        .bind(p.title.clone())
-        .bind(p.status)
-        .bind(p.status_reason.clone())
-        .bind(p.model.clone())
-        .bind(p.permission_mode)
-        .bind(p.turns)
-        .bind(input)
-        .bind(output)
-        .bind(cache_read)
-        .bind(cache_write)
-        .bind(p.cost_usd)
-        .bind(p.runtime_state.clone())
-        .bind(p.updated_at)
-    }};
-}
-pub(crate) use update_session_query;
-
-/// `update_session_query!` without `status` and `status_reason`: those
-/// change only with their `session.status` event.
+/// The UPDATE of a session's mutable fields (all but `status` and
+/// `status_reason`, which change only with their `session.status` event,
+/// and `last_seq`, which the event log owns), bound to `Params`; a macro so
+/// one statement serves both backends and both a pool and a transaction
+/// (see `Store::append_events_with`, which sets the status beside it).
 macro_rules! update_session_fields_query {
     ($p:expr) => {{
         let p = &$p;
@@ -144,6 +115,7 @@ macro_rules! update_session_fields_query {
         .bind(p.updated_at)
     }};
 }
+pub(crate) use update_session_fields_query;
 
 impl Params {
     pub(crate) fn new(s: &SessionRecord) -> Result<Self, StoreError> {
