@@ -5,13 +5,12 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use agentd_accounts::accounts::{self, Bootstrap, NewToken};
+use agentd_accounts::audit::Actor;
 use agentd_protocol::{Scope, UserRole};
-use agentd_server::auth::accounts::{self, Bootstrap, NewToken};
-use agentd_server::auth::audit::{self, Actor};
 use agentd_store::{Store, TokenKind};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use serde_json::json;
 
 use crate::config::{CommonArgs, Config};
 
@@ -105,18 +104,10 @@ pub async fn admin(args: AdminArgs) -> Result<ExitCode> {
             } else {
                 (generate_password(), true)
             };
-            let user = accounts::create_user(&store, &name, role, Some(password.clone()))
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
-            let detail = json!({"name": user.name, "role": role});
-            audit::record(
-                &store,
-                Actor::cli(),
-                "user.create",
-                Some(user.id.clone()),
-                detail,
-            )
-            .await;
+            let user =
+                accounts::create_user_as(&store, Actor::cli(), &name, role, Some(password.clone()))
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?;
             println!("created {} {} ({})", user.role, user.name, user.id);
             if generated {
                 println!("password: {password}");
@@ -136,36 +127,17 @@ pub async fn admin(args: AdminArgs) -> Result<ExitCode> {
         AdminCommand::User(UserCommand::Disable { name, common }) => {
             let store = open(&common).await?;
             let user = find_user(&store, &name).await?;
-            store
-                .set_user_disabled(&user.id, Some(accounts::now()))
-                .await?;
-            audit::record(
-                &store,
-                Actor::cli(),
-                "user.disable",
-                Some(user.id),
-                json!({}),
-            )
-            .await;
+            accounts::disable_user(&store, Actor::cli(), &user.id)
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
             println!("disabled {name}");
         }
         AdminCommand::User(UserCommand::Unlock { name, common }) => {
             let store = open(&common).await?;
             let user = find_user(&store, &name).await?;
-            let cleared = agentd_store::LoginFailures {
-                count: 0,
-                last_failed_at: None,
-                locked_until: None,
-            };
-            store.set_login_failures(&user.id, cleared).await?;
-            audit::record(
-                &store,
-                Actor::cli(),
-                "user.unlock",
-                Some(user.id),
-                json!({}),
-            )
-            .await;
+            accounts::unlock_user(&store, Actor::cli(), &user.id)
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
             println!("unlocked {name}");
         }
         AdminCommand::Token(TokenCommand::Create {
@@ -177,9 +149,6 @@ pub async fn admin(args: AdminArgs) -> Result<ExitCode> {
         }) => {
             let store = open(&common).await?;
             let user = find_user(&store, &user).await?;
-            if user.disabled_at.is_some() {
-                bail!("user {} is disabled", user.name);
-            }
             let ttl = match expires_in_days {
                 None => None,
                 Some(0) => bail!("--expires-in-days must be at least 1"),
@@ -192,18 +161,9 @@ pub async fn admin(args: AdminArgs) -> Result<ExitCode> {
                 ttl,
                 family: None,
             };
-            let (secret, record) = accounts::issue_token(&store, &user, token)
+            let (secret, _) = accounts::create_personal_token(&store, Actor::cli(), &user, token)
                 .await
                 .map_err(|e| anyhow!("{e}"))?;
-            let detail = json!({"name": record.name, "scope": record.scope, "user": user.name});
-            audit::record(
-                &store,
-                Actor::cli(),
-                "token.create",
-                Some(record.id),
-                detail,
-            )
-            .await;
             println!("{secret}");
         }
     }
@@ -264,6 +224,6 @@ fn read_password() -> Result<String> {
 }
 
 fn generate_password() -> String {
-    let token = agentd_server::auth::secret::generate(TokenKind::Ticket);
-    token[agentd_server::auth::secret::prefix(TokenKind::Ticket).len()..][..24].to_owned()
+    let token = agentd_accounts::secret::generate(TokenKind::Ticket);
+    token[agentd_accounts::secret::prefix(TokenKind::Ticket).len()..][..24].to_owned()
 }

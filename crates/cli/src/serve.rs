@@ -78,7 +78,9 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     }
     if let Some(webhooks) = webhooks {
         state = state.with_github_webhooks(webhooks);
-        agentd_server::webhooks::resume_replies(&state).await;
+        if let Some(config) = &state.webhooks {
+            manager.resume_github_replies(config).await;
+        }
     }
     let _cleanup = manager.spawn_workspace_cleanup(cleanup);
     // The server interrupts running turns itself, within the deadline.

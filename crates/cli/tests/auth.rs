@@ -380,7 +380,7 @@ async fn admin_commands_work_on_a_data_dir_without_a_server() {
     let store = agentd_store::Store::open_sqlite(&d.join("agentd.db"))
         .await
         .unwrap();
-    let hash = agentd_server::auth::secret::hash_token(token);
+    let hash = agentd_accounts::secret::hash_token(token);
     let record = store.token_by_hash(&hash).await.unwrap().unwrap();
     assert_eq!(record.scope, agentd_protocol::Scope::Read);
     assert!(record.expires_at.is_some());

@@ -87,7 +87,8 @@ impl EventBus {
         lock(&self.channels).remove(&session);
     }
 
-    pub fn subscriber_count(&self) -> usize {
+    #[cfg(test)]
+    fn subscriber_count(&self) -> usize {
         lock(&self.channels)
             .values()
             .map(Sender::receiver_count)
@@ -95,7 +96,8 @@ impl EventBus {
     }
 
     /// Sessions that have a channel (that is, at least one subscriber).
-    pub fn followed_sessions(&self) -> usize {
+    #[cfg(test)]
+    fn followed_sessions(&self) -> usize {
         lock(&self.channels).len()
     }
 }
@@ -165,7 +167,7 @@ mod tests {
         Arc::new(PublishedEvent::new(EventEnvelope {
             seq,
             session_id: session,
-            ts: crate::log::now_ms(),
+            ts: crate::event_log::now_ms(),
             event: EventData::TextDelta(Delta {
                 message_id: "m".to_owned(),
                 text: seq.to_string(),

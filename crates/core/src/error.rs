@@ -37,10 +37,14 @@ pub enum CoreError {
     BudgetExceeded(String),
     #[error("the engine is shutting down")]
     ShuttingDown,
+    /// Something outside agentd it needs is not there right now (GitHub,
+    /// the user webhook tasks run as); trying again later may work.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("storage error: {0}")]
     Store(#[from] StoreError),
     #[error(transparent)]
-    EventLog(#[from] crate::log::LogError),
+    EventLog(#[from] crate::event_log::LogError),
 }
 
 impl CoreError {
@@ -57,7 +61,7 @@ impl CoreError {
             Self::WorkspaceInvalid(_) => ErrorCode::WorkspaceInvalid,
             Self::Unsupported(_) => ErrorCode::Unsupported,
             Self::Conflict(_) => ErrorCode::Conflict,
-            Self::ShuttingDown => ErrorCode::Unavailable,
+            Self::ShuttingDown | Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Store(StoreError::NotFound(_)) => ErrorCode::NotFound,
             Self::Store(StoreError::Conflict(_)) => ErrorCode::Conflict,
             // A value the schema cannot hold came from the caller (a number
@@ -73,6 +77,16 @@ impl CoreError {
                 | StoreError::Migration(_)
                 | StoreError::Config(_),
             ) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<agentd_workspace::WorkspaceError> for CoreError {
+    fn from(e: agentd_workspace::WorkspaceError) -> Self {
+        if e.is_caller_error() {
+            Self::WorkspaceInvalid(e.to_string())
+        } else {
+            Self::Workspace(e.to_string())
         }
     }
 }

@@ -1,55 +1,41 @@
-//! The session engine: sessions, the builtin turn loop, the durable event
+//! The session engine: sessions, the turns that run them, the durable event
 //! log writer and the event bus.
 //!
 //! Architecture invariant: core knows nothing of HTTP (no axum). It turns
 //! model stream events into protocol events, appends them to the store and
 //! fans them out; the server only translates requests and streams.
+//!
+//! Dependencies run one way: `manager` (the public API) → `session` (live
+//! sessions, the engine side of the turn seam) → `turn` (one turn, through
+//! `SessionHost` and its `RunnerKit`) → `services`. `claude` is the
+//! claude-code runtime inside a turn; `owner` holds what belongs to a user.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-mod access;
-mod approvals;
-mod builtin;
 mod bus;
-mod claude_hooks;
-mod claude_runtime;
-mod claude_sandbox;
-mod cleanup;
+mod claude;
 mod config;
-mod conversation;
-mod credentials;
-mod dispatch;
-mod driver;
+mod engine_state;
 mod error;
-mod hooks;
-mod log;
+mod event_log;
 mod manager;
-mod mcp_servers;
-mod mcp_session;
-mod pause;
-mod permission;
-mod pull_request;
-mod quota;
-mod recovery;
-mod sample;
+mod owner;
 mod sandbox;
-mod settings;
-mod status;
-mod task;
+mod services;
+mod session;
 mod turn;
-mod uploads;
-mod workspace;
 
-pub use access::Reach;
-pub use bus::{EventBus, PublishedEvent, Subscription};
-pub use cleanup::WorkspaceCleanup;
+pub use bus::{PublishedEvent, Subscription};
 pub use config::{ClaudeSettings, EngineConfig, GitHubSettings, HookSettings};
 pub use error::CoreError;
-pub use log::LogError;
-pub use manager::SessionManager;
+pub use event_log::LogError;
+pub use manager::{
+    DEFAULT_CLONE_URL, GitHubWebhooks, Handled as WebhookHandled, Reach, SessionManager,
+    WorkspaceCleanup,
+};
 
 /// Checks a Claude Code settings document (`hooks`, `permissions`) as a
 /// session or a user would use it: a clear error for invalid rules or hook
 /// matchers.
 pub fn check_settings(document: &serde_json::Value) -> Result<(), CoreError> {
-    settings::parse(document, "settings").map(|_| ())
+    session::settings::parse(document, "settings").map(|_| ())
 }

@@ -170,3 +170,25 @@ pub(crate) async fn method_not_allowed() -> ApiError {
         "method not allowed on this route",
     )
 }
+
+impl From<agentd_accounts::AccountError> for ApiError {
+    fn from(e: agentd_accounts::AccountError) -> Self {
+        use agentd_accounts::AccountError;
+        match e {
+            AccountError::Invalid(m) => ApiError::bad_request(ErrorCode::ValidationFailed, m),
+            AccountError::Conflict(what) => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
+                format!("{what} already exists"),
+            ),
+            AccountError::Refused(m) => ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
+            AccountError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            AccountError::Store(e) => ApiError::from(e),
+            AccountError::Hash(_) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "the password could not be processed",
+            ),
+        }
+    }
+}

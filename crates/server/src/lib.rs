@@ -22,16 +22,13 @@ mod params;
 mod routes;
 mod sse;
 mod state;
-pub mod webhooks;
 
+pub use agentd_core::GitHubWebhooks;
 pub use cpu::DEFAULT_RENDER_BUDGET;
 pub use error::ApiError;
 pub use listen::ConnectionLimits;
-pub use metrics::Metrics;
 pub use openapi::openapi_json;
-pub use routes::credentials::resolve as resolve_credential;
 pub use state::{AppState, DEFAULT_MAX_UPLOAD_BYTES};
-pub use webhooks::GitHubWebhooks;
 
 use std::future::Future;
 use std::time::Duration;

@@ -8,7 +8,7 @@ use agentd_store::{CredentialVault, MasterKey};
 use crate::auth::{AuthConfig, AuthState};
 use crate::cpu::{CpuPool, DEFAULT_RENDER_BUDGET};
 use crate::metrics::Metrics;
-use crate::webhooks::GitHubWebhooks;
+use agentd_core::GitHubWebhooks;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -4,14 +4,15 @@
 //! event streams, a single-use ticket; [`middleware::authenticate`] resolves
 //! it to a [`Caller`] and enforces its scope, handlers check ownership.
 
-pub mod accounts;
-pub mod audit;
 pub mod cookies;
 pub mod github;
 pub(crate) mod login;
 pub(crate) mod middleware;
-pub mod secret;
 pub mod throttle;
+
+// The account rules are `agentd-accounts`'; the server names them where
+// its routes always have.
+pub(crate) use agentd_accounts::{accounts, audit, secret};
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -163,5 +164,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(Self::of(&parts.extensions))
+    }
+}
+
+impl From<&Caller> for audit::Actor {
+    fn from(c: &Caller) -> Self {
+        Self {
+            id: Some(c.user_id.clone()),
+            name: c.name.clone(),
+            ip: c.ip,
+        }
     }
 }

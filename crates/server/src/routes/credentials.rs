@@ -130,16 +130,3 @@ pub(crate) async fn delete_credential(
     .await;
     Ok(StatusCode::NO_CONTENT)
 }
-
-/// The decrypted key `user_id` stored for `provider`, for the engine to use
-/// in that user's sessions. `Ok(None)` when there is none (or no vault).
-pub async fn resolve(
-    state: &AppState,
-    user_id: &str,
-    provider: CredentialProvider,
-) -> Result<Option<Secret>, agentd_store::StoreError> {
-    match &state.vault {
-        Some(vault) => vault.resolve(user_id, provider).await,
-        None => Ok(None),
-    }
-}

@@ -1,14 +1,12 @@
 //! `/api/v1/users` (admins only): list, create, disable, unlock.
 
 use agentd_protocol::{CreateUserRequest, ErrorBody, UserList, UserRole, UserView};
-use agentd_store::LoginFailures;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::json;
 
 use crate::auth::Caller;
-use crate::auth::accounts::{self, create_user as create_account};
-use crate::auth::audit::{self, Actor};
+use crate::auth::accounts;
+use crate::auth::audit::Actor;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -41,17 +39,15 @@ pub(crate) async fn create_user(
     caller: Caller,
     Json(req): Json<CreateUserRequest>,
 ) -> Result<(StatusCode, axum::Json<UserView>), ApiError> {
-    let store = state.manager.store();
     let role = req.role.unwrap_or(UserRole::Member);
-    let user = create_account(store, &req.name, role, req.password).await?;
-    audit::record(
-        store,
+    let user = accounts::create_user_as(
+        state.manager.store(),
         Actor::from(&caller),
-        "user.create",
-        Some(user.id.clone()),
-        json!({"name": user.name, "role": role}),
+        &req.name,
+        role,
+        req.password,
     )
-    .await;
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(user.view())))
 }
 
@@ -68,25 +64,7 @@ pub(crate) async fn disable_user(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<UserView>, ApiError> {
-    if id == caller.user_id {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            agentd_protocol::ErrorCode::Conflict,
-            "you cannot disable your own account",
-        ));
-    }
-    let store = state.manager.store();
-    if !store.set_user_disabled(&id, Some(accounts::now())).await? {
-        return Err(ApiError::not_found("user not found"));
-    }
-    audit::record(
-        store,
-        Actor::from(&caller),
-        "user.disable",
-        Some(id.clone()),
-        json!({}),
-    )
-    .await;
+    accounts::disable_user(state.manager.store(), Actor::from(&caller), &id).await?;
     view(&state, &id).await
 }
 
@@ -102,23 +80,7 @@ pub(crate) async fn unlock_user(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<UserView>, ApiError> {
-    let store = state.manager.store();
-    let cleared = LoginFailures {
-        count: 0,
-        last_failed_at: None,
-        locked_until: None,
-    };
-    if !store.set_login_failures(&id, cleared).await? {
-        return Err(ApiError::not_found("user not found"));
-    }
-    audit::record(
-        store,
-        Actor::from(&caller),
-        "user.unlock",
-        Some(id.clone()),
-        json!({}),
-    )
-    .await;
+    accounts::unlock_user(state.manager.store(), Actor::from(&caller), &id).await?;
     view(&state, &id).await
 }
 

@@ -16,7 +16,7 @@ use crate::auth::audit::{self, Actor};
 use crate::auth::cookies;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::webhooks::handle::{Handled, handle};
+use agentd_core::WebhookHandled as Handled;
 
 const EVENT_HEADER: &str = "x-github-event";
 const DELIVERY_HEADER: &str = "x-github-delivery";
@@ -115,7 +115,12 @@ pub(crate) async fn github_webhook(
         return Ok(ack(delivery, event, handled));
     }
     let base_url = cookies::external_base(&state.auth.config, &headers).unwrap_or_default();
-    match handle(&state, &config, &parsed, &base_url).await {
+    match state
+        .manager
+        .github_delivery(&config, &parsed, &base_url)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(handled) => {
             record(&state, actor, &delivery, &event, &handled).await;
             Ok(ack(delivery, event, handled))
