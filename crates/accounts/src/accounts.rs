@@ -247,13 +247,20 @@ pub async fn unlock_user(store: &Store, actor: Actor, user_id: &str) -> Result<(
     Ok(())
 }
 
+/// Longest life of a personal access token, in days.
+pub const MAX_TOKEN_DAYS: u32 = 3650;
+
 /// A personal access token for `user`, audited as `actor`'s doing; refused
-/// for a disabled user. Returns the secret (shown once) and its record.
+/// for a disabled user. `expires_in_days` is 1 to `MAX_TOKEN_DAYS`, or
+/// `None` for a token that does not expire. Returns the secret (shown
+/// once) and its record.
 pub async fn create_personal_token(
     store: &Store,
     actor: Actor,
     user: &UserRecord,
-    token: NewToken<'_>,
+    name: &str,
+    scope: Scope,
+    expires_in_days: Option<u32>,
 ) -> Result<(String, TokenRecord), AccountError> {
     if user.disabled_at.is_some() {
         return Err(AccountError::Invalid(format!(
@@ -261,6 +268,22 @@ pub async fn create_personal_token(
             user.name
         )));
     }
+    let ttl = match expires_in_days {
+        None => None,
+        Some(days @ 1..=MAX_TOKEN_DAYS) => Some(Duration::from_secs(u64::from(days) * 86_400)),
+        Some(_) => {
+            return Err(AccountError::Invalid(format!(
+                "expires_in_days is 1 to {MAX_TOKEN_DAYS}"
+            )));
+        }
+    };
+    let token = NewToken {
+        kind: TokenKind::Pat,
+        name,
+        scope,
+        ttl,
+        family: None,
+    };
     let (secret, record) = issue_token(store, user, token).await?;
     let detail = json!({"name": record.name, "scope": record.scope, "user": user.name});
     audit::record(
@@ -272,6 +295,18 @@ pub async fn create_personal_token(
     )
     .await;
     Ok((secret, record))
+}
+
+/// Revokes a personal access token at once (the caller decided who may).
+pub async fn revoke_personal_token(
+    store: &Store,
+    actor: Actor,
+    token: &TokenRecord,
+) -> Result<(), AccountError> {
+    store.revoke_token(&token.id, now()).await?;
+    let detail = json!({"owner": token.user_id});
+    audit::record(store, actor, "token.revoke", Some(token.id.clone()), detail).await;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -304,6 +339,82 @@ mod tests {
         assert_eq!(
             bootstrap_admin(&store, None).await.unwrap(),
             Bootstrap::Existing
+        );
+    }
+
+    async fn actions(store: &Store) -> Vec<String> {
+        let filter = agentd_store::AuditFilter {
+            limit: 100,
+            ..Default::default()
+        };
+        let mut actions: Vec<String> = store
+            .list_audit(&filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        actions.reverse();
+        actions
+    }
+
+    /// The rules the API and `agentd admin` share: each operation is
+    /// audited, nobody disables themselves, a disabled user gets no token,
+    /// a token lives 1 to MAX_TOKEN_DAYS days.
+    #[tokio::test]
+    async fn account_operations_keep_their_rules_and_are_audited() {
+        let (store, _dir) = agentd_store::testing::sqlite_temp().await;
+        let ann = create_user_as(
+            &store,
+            Actor::cli(),
+            "ann",
+            UserRole::Admin,
+            Some("a long enough password".into()),
+        )
+        .await
+        .unwrap();
+        let as_ann = Actor {
+            id: Some(ann.id.clone()),
+            name: ann.name.clone(),
+            ip: None,
+        };
+        assert!(matches!(
+            disable_user(&store, as_ann.clone(), &ann.id).await,
+            Err(AccountError::Refused(_))
+        ));
+        for days in [Some(0), Some(MAX_TOKEN_DAYS + 1)] {
+            assert!(matches!(
+                create_personal_token(&store, as_ann.clone(), &ann, "t", Scope::Read, days).await,
+                Err(AccountError::Invalid(_))
+            ));
+        }
+        let (secret, token) =
+            create_personal_token(&store, as_ann.clone(), &ann, "ci", Scope::Read, Some(30))
+                .await
+                .unwrap();
+        assert!(secret.starts_with("agentd_pat_"));
+        assert!(token.expires_at.is_some());
+        revoke_personal_token(&store, as_ann, &token).await.unwrap();
+        unlock_user(&store, Actor::cli(), &ann.id).await.unwrap();
+        disable_user(&store, Actor::cli(), &ann.id).await.unwrap();
+        let disabled = store.get_user(&ann.id).await.unwrap().unwrap();
+        assert!(matches!(
+            create_personal_token(&store, Actor::cli(), &disabled, "t", Scope::Read, None).await,
+            Err(AccountError::Invalid(_))
+        ));
+        assert!(matches!(
+            disable_user(&store, Actor::cli(), "usr_missing").await,
+            Err(AccountError::NotFound(_))
+        ));
+        assert_eq!(
+            actions(&store).await,
+            [
+                "user.create",
+                "token.create",
+                "token.revoke",
+                "user.unlock",
+                "user.disable"
+            ]
         );
     }
 }

@@ -3,9 +3,8 @@
 
 use std::io::Read;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use agentd_accounts::accounts::{self, Bootstrap, NewToken};
+use agentd_accounts::accounts::{self, Bootstrap};
 use agentd_accounts::audit::Actor;
 use agentd_protocol::{Scope, UserRole};
 use agentd_store::{Store, TokenKind};
@@ -149,21 +148,17 @@ pub async fn admin(args: AdminArgs) -> Result<ExitCode> {
         }) => {
             let store = open(&common).await?;
             let user = find_user(&store, &user).await?;
-            let ttl = match expires_in_days {
-                None => None,
-                Some(0) => bail!("--expires-in-days must be at least 1"),
-                Some(days) => Some(Duration::from_secs(u64::from(days) * 86_400)),
-            };
-            let token = NewToken {
-                kind: TokenKind::Pat,
-                name: &name,
-                scope: scope.unwrap_or(user.role.max_scope()),
-                ttl,
-                family: None,
-            };
-            let (secret, _) = accounts::create_personal_token(&store, Actor::cli(), &user, token)
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
+            let scope = scope.unwrap_or(user.role.max_scope());
+            let (secret, _) = accounts::create_personal_token(
+                &store,
+                Actor::cli(),
+                &user,
+                &name,
+                scope,
+                expires_in_days,
+            )
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
             println!("{secret}");
         }
     }

@@ -1,22 +1,17 @@
 //! `/api/v1/tokens`: the caller's personal access tokens. The secret is
 //! returned once, at creation; only its hash is stored.
 
-use std::time::Duration;
-
 use agentd_protocol::{CreateTokenRequest, CreatedToken, ErrorBody, Scope, TokenList};
 use agentd_store::TokenKind;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::json;
 
 use crate::auth::Caller;
-use crate::auth::accounts::{self, NewToken};
-use crate::auth::audit::{self, Actor};
+use crate::auth::accounts;
+use crate::auth::audit::Actor;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
-
-const MAX_EXPIRY_DAYS: u32 = 3650;
 
 /// The caller's personal access tokens, newest first, with when each was
 /// last used.
@@ -59,41 +54,20 @@ pub(crate) async fn create_token(
             caller.scope
         )));
     }
-    let ttl = match req.expires_in_days {
-        None => None,
-        Some(days @ 1..=MAX_EXPIRY_DAYS) => Some(Duration::from_secs(u64::from(days) * 86_400)),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                agentd_protocol::ErrorCode::ValidationFailed,
-                format!("expires_in_days is 1 to {MAX_EXPIRY_DAYS}"),
-            ));
-        }
-    };
     let store = state.manager.store();
     let user = store
         .get_user(&caller.user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("the account is gone"))?;
-    let (secret, record) = accounts::issue_token(
-        store,
-        &user,
-        NewToken {
-            kind: TokenKind::Pat,
-            name: &req.name,
-            scope,
-            ttl,
-            family: None,
-        },
-    )
-    .await?;
-    audit::record(
+    let (secret, record) = accounts::create_personal_token(
         store,
         Actor::from(&caller),
-        "token.create",
-        Some(record.id.clone()),
-        json!({"name": record.name, "scope": scope}),
+        &user,
+        &req.name,
+        scope,
+        req.expires_in_days,
     )
-    .await;
+    .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedToken {
@@ -121,14 +95,6 @@ pub(crate) async fn revoke_token(
         .await?
         .filter(|t| t.kind == TokenKind::Pat && (t.user_id == caller.user_id || caller.is_admin()))
         .ok_or_else(|| ApiError::not_found("token not found"))?;
-    store.revoke_token(&token.id, accounts::now()).await?;
-    audit::record(
-        store,
-        Actor::from(&caller),
-        "token.revoke",
-        Some(token.id.clone()),
-        json!({"owner": token.user_id}),
-    )
-    .await;
+    accounts::revoke_personal_token(store, Actor::from(&caller), &token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
