@@ -203,6 +203,19 @@ pub struct SessionList {
     pub next_before: Option<SessionId>,
 }
 
+/// One frame of `GET /api/v1/sessions/{id}/events` as `text/event-stream`,
+/// the way an SSE client parses it (the OpenAPI document describes each
+/// event of the stream with this).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SseFrame {
+    /// The event's `seq` (send it back as `Last-Event-ID` to resume).
+    pub id: String,
+    /// The event's type (`turn.started`, …).
+    pub event: String,
+    /// The `EventEnvelope`, as JSON text.
+    pub data: String,
+}
+
 /// `GET /api/v1/sessions/{id}/events?format=json` (a page of the log).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EventPage {

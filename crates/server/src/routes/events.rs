@@ -4,7 +4,7 @@
 //! `?format=sse` asks for the stream whatever `Accept` says. Any other
 //! format is refused, never guessed.
 
-use agentd_protocol::{ErrorBody, EventPage};
+use agentd_protocol::{ErrorBody, EventPage, SseFrame};
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -53,7 +53,7 @@ pub(crate) enum EventFormat {
     responses(
         (status = 200, description = "`text/event-stream`: one frame per event (`id: <seq>`, `event: <type>`, `data:` an EventEnvelope), kept open; with `format=json`, a page of the log",
             content(
-                (String = "text/event-stream"),
+                (SseFrame = "text/event-stream"),
                 (EventPage = "application/json"),
             )),
         (status = 404, description = "No such session", body = ErrorBody),
