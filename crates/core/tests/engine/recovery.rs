@@ -12,7 +12,7 @@ use agentd_protocol::{
 use agentd_store::{InputRecord, Store};
 use agentd_testkit::{FakeAnthropic, turn};
 
-mod common;
+use crate::common;
 
 /// An engine whose one session finished its first turn, then stopped.
 async fn one_finished_turn(fake: &FakeAnthropic) -> (common::Engine, tempfile::TempDir, SessionId) {

@@ -3,7 +3,7 @@
 //! when a turn needs them, kept across turns, stopped when the session has
 //! been idle for `mcp_idle_timeout` or is deleted.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! decline with a message; an unanswered request times out to deny. Events,
 //! statuses and the model's tool results are exactly as specified.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //! the events a client sees must be the same kinds in the same order, and
 //! the file must exist.
 
-mod common;
+use crate::common;
 
 use agentd_core::EngineConfig;
 use agentd_llm::{AnthropicClient, AnthropicConfig, ModelRouter, OpenAiClient, OpenAiConfig};

@@ -10,7 +10,7 @@ use agentd_core::EngineConfig;
 use agentd_protocol::Runtime;
 use agentd_testkit::FakeAnthropic;
 
-mod common;
+use crate::common;
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")

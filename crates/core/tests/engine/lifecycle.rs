@@ -11,7 +11,7 @@ use agentd_testkit::{FakeAnthropic, turn};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
-mod common;
+use crate::common;
 
 struct Engine {
     inner: common::Engine,

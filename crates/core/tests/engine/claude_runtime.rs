@@ -4,7 +4,7 @@
 //! engine resumes the same Claude session, cancel interrupts within two
 //! seconds, and failures are clear error events.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

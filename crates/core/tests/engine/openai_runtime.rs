@@ -2,7 +2,7 @@
 //! A builtin session whose model sits behind an OpenAI-compatible server
 //! (`"model": "openai:<name>"`), with the stream quirks local servers have.
 
-mod common;
+use crate::common;
 
 use agentd_core::EngineConfig;
 use agentd_llm::{AnthropicClient, AnthropicConfig, ModelRouter, OpenAiClient, OpenAiConfig};
