@@ -123,12 +123,17 @@ async fn github_accounts_link_then_sign_in() {
         .find(|r| r.path == "/login/oauth/access_token")
         .unwrap();
     assert_eq!(exchange.headers["accept"], "application/json");
-    assert_eq!(exchange.form["client_id"], FakeGitHubOAuth::CLIENT_ID);
+    assert_eq!(exchange.body["client_id"], FakeGitHubOAuth::CLIENT_ID);
     assert_eq!(
-        exchange.form["client_secret"],
+        exchange.body["client_secret"],
         FakeGitHubOAuth::CLIENT_SECRET
     );
-    assert!(exchange.form["redirect_uri"].ends_with("/api/v1/auth/github/callback"));
+    assert!(
+        exchange.body["redirect_uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/api/v1/auth/github/callback")
+    );
     let user_call = gh
         .requests()
         .into_iter()

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use agentd_testkit::{FakeAnthropic, FakeGitHub, GitHubRequest, turn};
+use agentd_testkit::{FakeAnthropic, FakeGitHub, RecordedRequest, turn};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -156,8 +156,8 @@ impl World {
     async fn wait_github(
         &self,
         n: usize,
-        pick: impl Fn(&GitHubRequest) -> bool,
-    ) -> Vec<GitHubRequest> {
+        pick: impl Fn(&RecordedRequest) -> bool,
+    ) -> Vec<RecordedRequest> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             let seen: Vec<_> = self.github.requests().into_iter().filter(&pick).collect();
@@ -196,11 +196,11 @@ async fn deliver_signed(
     .await
 }
 
-fn is_comment_post(r: &GitHubRequest) -> bool {
+fn is_comment_post(r: &RecordedRequest) -> bool {
     r.method == "POST" && r.path.ends_with("/comments")
 }
 
-fn is_comment_patch(r: &GitHubRequest) -> bool {
+fn is_comment_patch(r: &RecordedRequest) -> bool {
     r.method == "PATCH" && r.path.contains("/issues/comments/")
 }
 

@@ -1,120 +1,10 @@
-//! Renders a scripted [`Turn`] the way the real API sends it: SSE frames
-//! (PROTOCOLS §1.5) or one JSON message (§1.4).
+//! Renders a resolved [`Turn`](crate::Turn) the way the Messages API sends
+//! it: SSE frames (PROTOCOLS §1.5) or one JSON message (§1.4).
 
 use serde_json::{Value, json};
 
-use crate::script::{ScriptBlock, ScriptUsage, Turn};
-
-/// A turn with ids, model, stop reason and usage decided.
-#[derive(Clone, Debug)]
-pub(crate) struct Resolved {
-    pub id: String,
-    pub model: String,
-    pub blocks: Vec<Block>,
-    pub stop_reason: String,
-    pub usage: ScriptUsage,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) enum Block {
-    Text(String),
-    Thinking {
-        thinking: String,
-        signature: String,
-    },
-    RedactedThinking(String),
-    ToolUse {
-        id: String,
-        name: String,
-        input: Value,
-    },
-    Raw(Value),
-}
-
-impl Block {
-    fn final_json(&self) -> Value {
-        match self {
-            Self::Text(text) => json!({"type": "text", "text": text}),
-            Self::Thinking {
-                thinking,
-                signature,
-            } => {
-                json!({"type": "thinking", "thinking": thinking, "signature": signature})
-            }
-            Self::RedactedThinking(data) => json!({"type": "redacted_thinking", "data": data}),
-            Self::ToolUse { id, name, input } => {
-                json!({"type": "tool_use", "id": id, "name": name, "input": input})
-            }
-            Self::Raw(block) => block.clone(),
-        }
-    }
-
-    fn chars(&self) -> usize {
-        match self {
-            Self::Text(text) => text.chars().count(),
-            Self::Thinking { thinking, .. } => thinking.chars().count(),
-            Self::RedactedThinking(data) => data.len(),
-            Self::ToolUse { input, .. } => input.to_string().len(),
-            Self::Raw(block) => block.to_string().len(),
-        }
-    }
-}
-
-/// Decides everything the script left open. `next_tool_id` hands out the
-/// fake's deterministic tool ids.
-pub(crate) fn resolve(
-    turn: &Turn,
-    message_id: String,
-    request_model: Option<&str>,
-    input_estimate: u64,
-    mut next_tool_id: impl FnMut() -> String,
-) -> Resolved {
-    let blocks: Vec<Block> = turn
-        .blocks
-        .iter()
-        .map(|block| match block {
-            ScriptBlock::Text { text } => Block::Text(text.clone()),
-            ScriptBlock::Thinking {
-                thinking,
-                signature,
-            } => Block::Thinking {
-                thinking: thinking.clone(),
-                signature: signature.clone(),
-            },
-            ScriptBlock::RedactedThinking { data } => Block::RedactedThinking(data.clone()),
-            ScriptBlock::ToolUse { name, input, id } => Block::ToolUse {
-                id: id.clone().unwrap_or_else(&mut next_tool_id),
-                name: name.clone(),
-                input: input.clone(),
-            },
-            ScriptBlock::Raw { block } => Block::Raw(block.clone()),
-        })
-        .collect();
-    let output_estimate = blocks.iter().map(Block::chars).sum::<usize>() as u64 / 4 + 1;
-    let default_stop = if turn.has_tool_use() {
-        "tool_use"
-    } else {
-        "end_turn"
-    };
-    Resolved {
-        id: message_id,
-        model: turn
-            .model
-            .clone()
-            .or(request_model.map(str::to_owned))
-            .unwrap_or_else(|| "claude-testkit".into()),
-        blocks,
-        stop_reason: turn
-            .stop_reason
-            .clone()
-            .unwrap_or_else(|| default_stop.into()),
-        usage: turn.usage.unwrap_or(ScriptUsage {
-            input_tokens: input_estimate,
-            output_tokens: output_estimate,
-            ..ScriptUsage::default()
-        }),
-    }
-}
+use crate::resolve::{Block, Resolved};
+use crate::script::ScriptUsage;
 
 /// The non-streaming response body.
 pub(crate) fn message_json(turn: &Resolved) -> Value {
@@ -123,11 +13,29 @@ pub(crate) fn message_json(turn: &Resolved) -> Value {
         "type": "message",
         "role": "assistant",
         "model": turn.model,
-        "content": turn.blocks.iter().map(Block::final_json).collect::<Vec<_>>(),
+        "content": turn.blocks.iter().map(block_json).collect::<Vec<_>>(),
         "stop_reason": turn.stop_reason,
         "stop_sequence": null,
         "usage": usage_json(&turn.usage, turn.usage.output_tokens),
     })
+}
+
+/// A content block as the whole message carries it.
+fn block_json(block: &Block) -> Value {
+    match block {
+        Block::Text(text) => json!({"type": "text", "text": text}),
+        Block::Thinking {
+            thinking,
+            signature,
+        } => {
+            json!({"type": "thinking", "thinking": thinking, "signature": signature})
+        }
+        Block::RedactedThinking(data) => json!({"type": "redacted_thinking", "data": data}),
+        Block::ToolUse { id, name, input } => {
+            json!({"type": "tool_use", "id": id, "name": name, "input": input})
+        }
+        Block::Raw(block) => block.clone(),
+    }
 }
 
 fn usage_json(usage: &ScriptUsage, output_tokens: u64) -> Value {
@@ -288,7 +196,8 @@ pub(crate) fn malformed_frame() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::turn;
+    use crate::resolve::resolve;
+    use crate::script::{Turn, turn};
 
     fn resolved(t: Turn) -> Resolved {
         let mut n = 0;
