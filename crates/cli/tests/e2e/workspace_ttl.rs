@@ -56,17 +56,21 @@ async fn expired_worktrees_of_finished_sessions_are_removed_and_unsaved_work_kep
     let clean_dir = server.workspace_of(&clean).await;
     assert!(clean_dir.exists());
 
-    // Finished, clean and past its TTL: removed, branch and all.
-    wait_until("removal of the clean worktree", &server, || {
-        !clean_dir.exists()
-    })
-    .await;
-    let branches = git(repo.path(), &["branch", "--list", "agentd/*"]);
+    // Finished, clean and past its TTL: removed, branch and all (the
+    // sweep deletes the branch just after the worktree).
     let clean_short: String = clean_dir
         .file_name()
         .unwrap()
         .to_string_lossy()
         .into_owned();
+    let branches = || git(repo.path(), &["branch", "--list", "agentd/*"]);
+    wait_until(
+        "removal of the clean worktree and its branch",
+        &server,
+        || !clean_dir.exists() && !branches().contains(&clean_short),
+    )
+    .await;
+    let branches = branches();
     assert!(!branches.contains(&clean_short), "{branches}");
     // Its session says why it takes no more work (the sweep records the
     // removal right after it).
