@@ -1,6 +1,6 @@
 //! [`FakeOpenAi`]: a scripted OpenAI-compatible Chat Completions server,
 //! the counterpart of [`FakeAnthropic`](crate::FakeAnthropic). It answers
-//! from the same [`Turn`](crate::Turn)/[`Failure`](crate::Failure) scripts
+//! from the same [`Turn`](crate::Turn)/[`Failure`] scripts
 //! (thinking blocks are not sent: the protocol has none) and can reproduce
 //! local servers' deviations with [`Quirk`]s, per turn or for every turn.
 
