@@ -10,7 +10,7 @@ use agentd_github::{
     Comment, GitHubClient, GitHubError, NewPullRequest, PullRequest, PullRequestInfo,
     PullRequestState, parse_repo,
 };
-use agentd_testkit::{FakeGitHub, GitHubFailure, GitHubRequest, PullStatus};
+use agentd_testkit::{FakeGitHub, GitHubFailure, PullStatus, RecordedRequest};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 
@@ -33,7 +33,7 @@ fn new_pr(head: &str) -> NewPullRequest {
 }
 
 /// The headers every request must carry (PROTOCOLS §6.2).
-fn assert_github_headers(request: &GitHubRequest) {
+fn assert_github_headers(request: &RecordedRequest) {
     assert_eq!(
         request.header("accept"),
         Some("application/vnd.github+json")

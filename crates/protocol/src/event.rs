@@ -77,6 +77,32 @@ pub enum EventData {
 }
 
 impl EventData {
+    /// Every event's wire name (`type`), in declaration order: the whole
+    /// vocabulary a client can meet (a test keeps it equal to the enum's).
+    pub const TYPES: &'static [&'static str] = &[
+        "session.status",
+        "turn.started",
+        "turn.completed",
+        "input.queued",
+        "message.started",
+        "message.completed",
+        "text.delta",
+        "thinking.delta",
+        "tool.started",
+        "tool.output",
+        "tool.completed",
+        "file.changed",
+        "usage",
+        "permission.requested",
+        "permission.resolved",
+        "task.result",
+        "checkpoint.created",
+        "checkpoint.restored",
+        "budget.exceeded",
+        "hook.completed",
+        "error",
+    ];
+
     /// The wire name (`type`) of this event.
     pub fn event_type(&self) -> &'static str {
         match self {
@@ -397,6 +423,18 @@ mod tests {
         assert_eq!(data, json!({"status": "idle"}));
         assert_eq!(EventData::from_parts(ev.event_type(), data).unwrap(), ev);
         assert!(EventData::from_parts("no.such.type", json!({})).is_err());
+    }
+
+    /// `TYPES` is exactly the enum's vocabulary: serde names every
+    /// variant's wire name, in order, when it meets a type it does not know.
+    #[test]
+    fn types_are_every_event_type() {
+        let err = EventData::from_parts("\u{0}", json!({}))
+            .unwrap_err()
+            .to_string();
+        let (_, expected) = err.split_once("expected one of ").expect(&err);
+        let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        assert_eq!(names, EventData::TYPES);
     }
 
     /// What a replay sends is the stored `data` parsed back into an event

@@ -12,16 +12,16 @@
 //! - `GET /user` answers for a token it issued.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde_json::{Value, json};
-use tokio::task::JoinHandle;
+
+use crate::http::{self, FakeServer, RecordedRequest, Recorder};
 
 /// A GitHub account the fake signs in as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,23 +30,11 @@ pub struct GitHubAccount {
     pub login: String,
 }
 
-/// One request the fake received.
-#[derive(Clone, Debug)]
-pub struct OAuthRequest {
-    pub method: String,
-    pub path: String,
-    pub query: BTreeMap<String, String>,
-    pub headers: BTreeMap<String, String>,
-    /// Form fields of the token request.
-    pub form: BTreeMap<String, String>,
-}
-
 #[derive(Default)]
 struct Inner {
     user: Option<GitHubAccount>,
     codes: HashMap<String, (GitHubAccount, String)>,
     tokens: HashMap<String, GitHubAccount>,
-    requests: Vec<OAuthRequest>,
     issued_tokens: Vec<String>,
     counter: u64,
 }
@@ -63,11 +51,12 @@ impl Shared {
     }
 }
 
+const NAME: &str = "GitHub OAuth";
+
 /// The fake; stops when dropped.
 pub struct FakeGitHubOAuth {
-    addr: SocketAddr,
+    server: FakeServer,
     shared: Arc<Shared>,
-    server: JoinHandle<()>,
 }
 
 impl FakeGitHubOAuth {
@@ -93,34 +82,24 @@ impl FakeGitHubOAuth {
                 ..Inner::default()
             }),
         });
-        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
-            Ok(l) => l,
-            Err(e) => panic!("testkit: cannot bind the fake GitHub OAuth server: {e}"),
+        let app = |_| {
+            Router::new()
+                .route("/login/oauth/authorize", get(authorize))
+                .route("/login/oauth/access_token", post(access_token))
+                .route("/user", get(user))
+                .with_state(shared.clone())
         };
-        let addr = match listener.local_addr() {
-            Ok(a) => a,
-            Err(e) => panic!("testkit: no local address: {e}"),
-        };
-        let app = Router::new()
-            .route("/login/oauth/authorize", get(authorize))
-            .route("/login/oauth/access_token", post(access_token))
-            .route("/user", get(user))
-            .with_state(shared.clone());
-        let server = tokio::spawn(async move {
-            if let Err(err) = axum::serve(crate::server::nodelay(listener), app).await {
-                tracing::error!(error = %err, "testkit: fake GitHub OAuth server stopped");
-            }
-        });
-        Self {
-            addr,
-            shared,
-            server,
-        }
+        let recorder = Arc::new(Recorder::default());
+        let server = http::started(
+            NAME,
+            FakeServer::bind(NAME, http::LOCAL, recorder, app).await,
+        );
+        Self { server, shared }
     }
 
     /// `http://127.0.0.1:PORT`: the OAuth URL and the API URL alike.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.origin()
     }
 
     /// Who the next authorization signs in as; `None` makes the authorize
@@ -129,9 +108,10 @@ impl FakeGitHubOAuth {
         self.shared.lock().user = account;
     }
 
-    /// Every request received, in order.
-    pub fn requests(&self) -> Vec<OAuthRequest> {
-        self.shared.lock().requests.clone()
+    /// Every request received, in order (the token request's form fields
+    /// are its `body`).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.server.requests()
     }
 
     /// The access tokens handed out (to check they never leak).
@@ -140,52 +120,10 @@ impl FakeGitHubOAuth {
     }
 }
 
-impl Drop for FakeGitHubOAuth {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-fn record(
-    shared: &Shared,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    form: &BTreeMap<String, String>,
-) {
-    let query = uri
-        .query()
-        .map(|q| {
-            q.split('&')
-                .filter_map(|p| p.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let headers = headers
-        .iter()
-        .map(|(k, v)| {
-            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
-            (k.as_str().to_owned(), v)
-        })
-        .collect();
-    shared.lock().requests.push(OAuthRequest {
-        method: method.to_string(),
-        path: uri.path().to_owned(),
-        query,
-        headers,
-        form: form.clone(),
-    });
-}
-
 async fn authorize(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
-    record(&shared, &method, &uri, &headers, &BTreeMap::new());
     let (Some(redirect_uri), Some(state)) = (q.get("redirect_uri"), q.get("state")) else {
         return (
             StatusCode::BAD_REQUEST,
@@ -215,12 +153,9 @@ async fn authorize(
 
 async fn access_token(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
     headers: HeaderMap,
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Response {
-    record(&shared, &method, &uri, &headers, &form);
     let json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -290,13 +225,7 @@ async fn access_token(
     ])
 }
 
-async fn user(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    record(&shared, &method, &uri, &headers, &BTreeMap::new());
+async fn user(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -67,6 +67,8 @@ fn content_type(name: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     #[test]
@@ -103,6 +105,89 @@ mod tests {
                 "sw.js caches {path}, which does not exist"
             );
         }
+    }
+
+    /// Every event type the page's JavaScript names is one the protocol
+    /// defines (a renamed event would otherwise just stop rendering), the
+    /// types `stream.js` listens for are the ones the modules dispatch on
+    /// (the conversation's `switch`), and each protocol event is either listened for or named
+    /// below as not shown.
+    #[test]
+    fn the_ui_names_only_protocol_events_and_ignores_none_silently() {
+        /// Protocol events the page does not show, and why.
+        const NOT_SHOWN: &[&str] = &[
+            // Hook runs are for the audit log; what a hook changes (a
+            // refused tool, a turn that goes on) reaches the page through
+            // the tool and turn events.
+            "hook.completed",
+        ];
+        let protocol: BTreeSet<&str> = agentd_protocol::EventData::TYPES.iter().copied().collect();
+        let quoted = |text: &str| -> BTreeSet<String> {
+            text.split('\'')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect()
+        };
+
+        // The SSE event names the stream subscribes to.
+        let stream = js("js/stream.js");
+        let subscribed = quoted(between(&stream, "const TYPES = [", "];"));
+        assert!(subscribed.len() > 10, "{subscribed:?}");
+
+        // Every event type any module dispatches on: `switch (env.type)`
+        // cases and `env.type === '…'` tests.
+        let mut dispatched = BTreeSet::new();
+        for path in Files::iter().filter(|p| p.ends_with(".js")) {
+            let text = js(&path);
+            for (at, _) in text.match_indices("switch (env.type) {") {
+                let body = between(&text[at..], "{", "default:");
+                dispatched.extend(
+                    body.split("case '")
+                        .skip(1)
+                        .filter_map(|c| c.split_once('\'').map(|(name, _)| name.to_owned())),
+                );
+            }
+            for op in ["env.type === '", "env.type == '"] {
+                dispatched.extend(
+                    text.split(op)
+                        .skip(1)
+                        .filter_map(|rest| rest.split_once('\'').map(|(name, _)| name.to_owned())),
+                );
+            }
+        }
+        assert!(dispatched.len() > 10, "{dispatched:?}");
+
+        for name in subscribed.iter().chain(&dispatched) {
+            assert!(
+                protocol.contains(name.as_str()),
+                "the UI handles `{name}`, which agentd-protocol does not define"
+            );
+        }
+        assert_eq!(
+            subscribed, dispatched,
+            "stream.js listens for (left) and the modules dispatch on (right) different events"
+        );
+        for name in &protocol {
+            assert!(
+                subscribed.contains(*name) != NOT_SHOWN.contains(name),
+                "`{name}`: listen for it in stream.js and render it, or list it in NOT_SHOWN (not both)"
+            );
+        }
+    }
+
+    fn js(path: &str) -> String {
+        let file = Files::get(path).unwrap_or_else(|| panic!("{path} is embedded"));
+        String::from_utf8(file.data.into_owned()).expect("UTF-8")
+    }
+
+    /// The text between the first `start` and the next `end` after it.
+    fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+        let from = text.find(start).unwrap_or_else(|| panic!("no {start:?}")) + start.len();
+        let to = text[from..]
+            .find(end)
+            .unwrap_or_else(|| panic!("no {end:?} after {start:?}"));
+        &text[from..from + to]
     }
 
     #[test]

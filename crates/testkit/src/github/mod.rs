@@ -7,45 +7,18 @@ mod render;
 mod server;
 mod state;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use tokio::task::JoinHandle;
+
+use crate::http::{self, FakeServer, RecordedRequest, Recorder};
 
 pub use state::{FakeComment, FakePullRequest};
 
 use server::{AppState, router};
 use state::{GitHubShared, PullInput};
-
-/// One request as the GitHub fake received it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GitHubRequest {
-    pub method: String,
-    /// Without the query string.
-    pub path: String,
-    /// Decoded query parameters (`head=octo:feature`, not `octo%3Afeature`).
-    pub query: BTreeMap<String, String>,
-    /// Lowercased names; repeated headers joined with ", ".
-    pub headers: BTreeMap<String, String>,
-    /// The JSON body, `Null` when empty, a string when not JSON.
-    pub body: Value,
-}
-
-impl GitHubRequest {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(&name.to_ascii_lowercase())
-            .map(String::as_str)
-    }
-
-    pub fn query(&self, name: &str) -> Option<&str> {
-        self.query.get(name).map(String::as_str)
-    }
-}
 
 /// Where a pull request stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,47 +68,43 @@ impl GitHubFailure {
 /// GitHub. Requests without `Authorization: Bearer …` (or `token …`) get
 /// GitHub's 401. The server stops when this value is dropped.
 pub struct FakeGitHub {
-    addr: SocketAddr,
+    server: FakeServer,
+    recorder: Arc<Recorder>,
     shared: Arc<GitHubShared>,
-    server: JoinHandle<()>,
 }
+
+const NAME: &str = "GitHub";
 
 impl FakeGitHub {
     /// Starts on `127.0.0.1:0`. Panics if no port can be bound (test helper).
     pub async fn start() -> Self {
-        match Self::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await {
-            Ok(fake) => fake,
-            Err(err) => panic!("testkit: cannot bind the fake GitHub server: {err}"),
-        }
+        http::started(NAME, Self::bind(http::LOCAL).await)
     }
 
     pub async fn bind(addr: SocketAddr) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+        let recorder = Arc::new(Recorder::default());
         let shared = Arc::new(GitHubShared::new());
-        let app = router(Arc::new(AppState {
-            shared: shared.clone(),
-            api_base: format!("http://{addr}"),
-        }));
-        let server = tokio::spawn(async move {
-            if let Err(err) = axum::serve(crate::server::nodelay(listener), app).await {
-                tracing::error!(error = %err, "testkit: fake GitHub server stopped");
-            }
-        });
+        let app = |addr| {
+            router(Arc::new(AppState {
+                shared: shared.clone(),
+                api_base: format!("http://{addr}"),
+            }))
+        };
+        let server = FakeServer::bind(NAME, addr, recorder.clone(), app).await?;
         Ok(Self {
-            addr,
-            shared,
             server,
+            recorder,
+            shared,
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT`, the API root (api.github.com's stand-in).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.origin()
     }
 
     /// Accept only this token (401 `Bad credentials` otherwise); `None`,
@@ -196,35 +165,26 @@ impl FakeGitHub {
     }
 
     /// Every request received, in arrival order.
-    pub fn requests(&self) -> Vec<GitHubRequest> {
-        self.shared.requests()
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.server.requests()
     }
 
     /// Waits until at least `n` requests arrived; panics after `timeout`.
-    pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<GitHubRequest> {
-        if !self.shared.wait_for(n, timeout).await {
-            let seen = self.requests().len();
-            panic!("testkit: expected {n} GitHub requests within {timeout:?}, got {seen}");
-        }
-        self.requests()
+    pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<RecordedRequest> {
+        self.server.wait_for_requests(n, timeout).await
     }
 
     /// Forgets repositories, comments, failures, the token and requests.
     pub fn reset(&self) {
         self.shared.reset();
-    }
-}
-
-impl Drop for FakeGitHub {
-    fn drop(&mut self) {
-        self.server.abort();
+        self.recorder.reset();
     }
 }
 
 impl std::fmt::Debug for FakeGitHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeGitHub")
-            .field("addr", &self.addr)
+            .field("addr", &self.addr())
             .finish_non_exhaustive()
     }
 }

@@ -1,13 +1,13 @@
-//! The GitHub fake's HTTP side: a middleware that records every request,
-//! checks credentials and plays scripted failures, then the few REST routes
-//! agentd uses, answering with GitHub's shapes and error bodies.
+//! The GitHub fake's HTTP side: a middleware that checks credentials and
+//! plays scripted failures (every request is recorded before it), then the
+//! few REST routes agentd uses, answering with GitHub's shapes and error
+//! bodies.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 
 use crate::github::render::{comment_json, pull_json};
 use crate::github::state::{GitHubShared, PullInput, Refusal};
-use crate::github::{GitHubFailure, GitHubRequest, PullStatus};
+use crate::github::{GitHubFailure, PullStatus};
+use crate::http::insert_headers;
 
 pub(crate) struct AppState {
     pub shared: Arc<GitHubShared>,
@@ -51,16 +52,13 @@ pub(crate) fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Records the request, then answers 401 for missing or wrong credentials
-/// and plays the next scripted failure, before any route runs.
+/// Refuses bodies over GitHub's limit, answers 401 for missing or wrong
+/// credentials and plays the next scripted failure, before any route runs.
 async fn gatekeeper(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
         return error(StatusCode::PAYLOAD_TOO_LARGE, "Payload too large", None);
     };
-    state
-        .shared
-        .record(recorded(&parts.method, &parts.uri, &parts.headers, &bytes));
     if let Some(message) = unauthorized(&parts.headers, state.shared.token().as_deref()) {
         return error(StatusCode::UNAUTHORIZED, message, None);
     }
@@ -69,40 +67,6 @@ async fn gatekeeper(State(state): State<Shared>, request: Request, next: Next) -
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
-}
-
-fn recorded(
-    method: &axum::http::Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> GitHubRequest {
-    let mut recorded_headers = BTreeMap::<String, String>::new();
-    for (name, value) in headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        recorded_headers
-            .entry(name.as_str().to_owned())
-            .and_modify(|v| {
-                v.push_str(", ");
-                v.push_str(&value);
-            })
-            .or_insert(value);
-    }
-    let query = Query::<BTreeMap<String, String>>::try_from_uri(uri)
-        .map(|Query(q)| q)
-        .unwrap_or_default();
-    let body = match serde_json::from_slice::<Value>(body) {
-        Ok(json) => json,
-        Err(_) if body.is_empty() => Value::Null,
-        Err(_) => Value::String(String::from_utf8_lossy(body).into_owned()),
-    };
-    GitHubRequest {
-        method: method.to_string(),
-        path: uri.path().to_owned(),
-        query,
-        headers: recorded_headers,
-        body,
-    }
 }
 
 /// GitHub's two 401 messages: no credentials, or credentials it rejects.
@@ -166,14 +130,10 @@ fn refusal(refusal: Refusal, resource: &str) -> Response {
 fn failure_response(failure: &GitHubFailure) -> Response {
     let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = error(status, &failure.message, None);
-    for (name, value) in &failure.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::try_from(name.as_str()),
-            HeaderValue::try_from(value.as_str()),
-        ) {
-            response.headers_mut().insert(name, value);
-        }
-    }
+    insert_headers(
+        response.headers_mut(),
+        failure.headers.iter().map(|(name, value)| (name, value)),
+    );
     response
 }
 

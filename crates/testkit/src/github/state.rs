@@ -1,14 +1,11 @@
 //! The GitHub fake's memory: repositories with their issues, pull requests
-//! and comments, scripted failures and every request received. Pure data
-//! and rules; the HTTP side lives in `server.rs`.
+//! and comments, and scripted failures. Pure data and rules; the HTTP side
+//! lives in `server.rs`.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
-use tokio::sync::watch;
-
-use crate::github::{GitHubFailure, GitHubRequest, PullStatus};
+use crate::github::{GitHubFailure, PullStatus};
 
 /// Where the fake says pages live; never fetched.
 pub(crate) const WEB_HOST: &str = "https://github.example";
@@ -70,7 +67,6 @@ struct State {
     last_comment_id: u64,
     failures: VecDeque<GitHubFailure>,
     token: Option<String>,
-    requests: Vec<GitHubRequest>,
 }
 
 /// Why the fake refuses a request; rendered as GitHub's error body.
@@ -98,7 +94,6 @@ pub(crate) struct PullInput {
 
 pub(crate) struct GitHubShared {
     state: Mutex<State>,
-    count: watch::Sender<usize>,
 }
 
 fn key(repo: &str) -> String {
@@ -120,7 +115,6 @@ impl GitHubShared {
     pub fn new() -> Self {
         Self {
             state: Mutex::new(State::default()),
-            count: watch::Sender::new(0),
         }
     }
 
@@ -134,26 +128,6 @@ impl GitHubShared {
             full_name: repo.to_owned(),
             ..Repo::default()
         })
-    }
-
-    pub fn record(&self, request: GitHubRequest) {
-        let count = {
-            let mut state = self.lock();
-            state.requests.push(request);
-            state.requests.len()
-        };
-        self.count.send_replace(count);
-    }
-
-    pub fn requests(&self) -> Vec<GitHubRequest> {
-        self.lock().requests.clone()
-    }
-
-    pub async fn wait_for(&self, n: usize, timeout: Duration) -> bool {
-        let mut count = self.count.subscribe();
-        tokio::time::timeout(timeout, count.wait_for(|c| *c >= n))
-            .await
-            .is_ok_and(|r| r.is_ok())
     }
 
     pub fn set_token(&self, token: Option<String>) {
@@ -313,7 +287,6 @@ impl GitHubShared {
     /// Forgets everything, the token setting included.
     pub fn reset(&self) {
         *self.lock() = State::default();
-        self.count.send_replace(0);
     }
 }
 

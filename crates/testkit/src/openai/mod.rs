@@ -1,6 +1,6 @@
 //! [`FakeOpenAi`]: a scripted OpenAI-compatible Chat Completions server,
 //! the counterpart of [`FakeAnthropic`](crate::FakeAnthropic). It answers
-//! from the same [`Turn`](crate::Turn)/[`Failure`](crate::Failure) scripts
+//! from the same [`Turn`](crate::Turn)/[`Failure`] scripts
 //! (thinking blocks are not sent: the protocol has none) and can reproduce
 //! local servers' deviations with [`Quirk`]s, per turn or for every turn.
 
@@ -14,15 +14,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::task::JoinHandle;
 
+use crate::http::{self, FakeServer, RecordedRequest, Recorder};
+use crate::model::{Script, Scripted};
 use crate::script::Failure;
-use crate::state::{FakeOptions, RecordedRequest};
+use crate::stream::FakeOptions;
 
 pub use script::{OpenAiReply, Quirk, WithQuirks};
 
 use server::{COMPLETIONS_PATH, router};
 use state::OpenAiShared;
+
+const NAME: &str = "OpenAI";
 
 /// A fake OpenAI-compatible server on an ephemeral local port. Each
 /// `POST /v1/chat/completions` consumes one pushed reply, first in first
@@ -30,9 +33,8 @@ use state::OpenAiShared;
 /// [`set_require_auth`](Self::set_require_auth)). The server stops when
 /// this value is dropped.
 pub struct FakeOpenAi {
-    addr: SocketAddr,
+    server: FakeServer,
     shared: Arc<OpenAiShared>,
-    server: JoinHandle<()>,
 }
 
 impl FakeOpenAi {
@@ -43,54 +45,42 @@ impl FakeOpenAi {
 
     /// Like [`start`](Self::start), with options.
     pub async fn start_with(options: FakeOptions) -> Self {
-        match Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), options).await {
-            Ok(fake) => fake,
-            Err(err) => panic!("testkit: cannot bind the fake OpenAI server: {err}"),
-        }
+        http::started(NAME, Self::bind(http::LOCAL, options).await)
     }
 
     /// Starts on `addr` (the standalone binary's entry point).
     pub async fn bind(addr: SocketAddr, options: FakeOptions) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let shared = Arc::new(OpenAiShared::new(options));
-        let app = router(shared.clone());
-        let server = tokio::spawn(async move {
-            if let Err(err) = axum::serve(crate::server::nodelay(listener), app).await {
-                tracing::error!(error = %err, "testkit: fake OpenAI server stopped");
-            }
-        });
-        Ok(Self {
-            addr,
-            shared,
-            server,
-        })
+        let recorder = Arc::new(Recorder::default());
+        let shared = Arc::new(OpenAiShared::new(Script::new(options, recorder.clone())));
+        let server = FakeServer::bind(NAME, addr, recorder, |_| router(shared.clone())).await?;
+        Ok(Self { server, shared })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT/v1`, to use as `OPENAI_BASE_URL`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        format!("{}/v1", self.server.origin())
     }
 
     /// Queues one reply: a [`Turn`](crate::Turn), a [`Failure`], or an
     /// [`OpenAiReply`] (`turn().text("x").quirk(Quirk::NoUsage)`).
     pub fn push(&self, reply: impl Into<OpenAiReply>) {
-        self.shared.push([reply.into()]);
+        self.shared.script.push([reply.into()]);
     }
 
     /// Queues the same failure `n` times.
     pub fn push_failures(&self, n: usize, failure: Failure) {
         self.shared
+            .script
             .push(std::iter::repeat_n(OpenAiReply::from(failure), n));
     }
 
     /// The reply used once the queue is empty (instead of a 500).
     pub fn set_default(&self, reply: impl Into<OpenAiReply>) {
-        self.shared.set_default(Some(reply.into()));
+        self.shared.script.set_default(Some(reply.into()));
     }
 
     /// Quirks applied to every streamed turn, in addition to its own.
@@ -106,12 +96,12 @@ impl FakeOpenAi {
 
     /// Replies queued and not yet served.
     pub fn pending_replies(&self) -> usize {
-        self.shared.pending()
+        self.shared.script.pending()
     }
 
     /// Every request received (control endpoints excluded), in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.recorder.requests()
+        self.server.requests()
     }
 
     /// The bodies of `POST /v1/chat/completions` requests, in arrival order.
@@ -125,11 +115,7 @@ impl FakeOpenAi {
 
     /// Waits until at least `n` requests arrived; panics after `timeout`.
     pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<RecordedRequest> {
-        if !self.shared.recorder.wait_for(n, timeout).await {
-            let seen = self.requests().len();
-            panic!("testkit: expected {n} requests within {timeout:?}, got {seen}");
-        }
-        self.requests()
+        self.server.wait_for_requests(n, timeout).await
     }
 
     /// Forgets replies, the default, quirks, recorded requests and id counters.
@@ -138,16 +124,10 @@ impl FakeOpenAi {
     }
 }
 
-impl Drop for FakeOpenAi {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
 impl std::fmt::Debug for FakeOpenAi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeOpenAi")
-            .field("addr", &self.addr)
+            .field("addr", &self.addr())
             .finish_non_exhaustive()
     }
 }

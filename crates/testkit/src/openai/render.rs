@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::openai::script::Quirk;
-use crate::render::{Block, Resolved};
+use crate::resolve::{Block, Resolved};
 use crate::script::ScriptUsage;
 
 /// The request's wishes and the quirks that apply to one streamed turn.

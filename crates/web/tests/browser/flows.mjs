@@ -1,6 +1,6 @@
 // The web UI's main flows in a real Chromium, driven by playwright-core,
 // against a real `agentd serve` whose model is the testkit's scripted fake
-// (crates/cli/tests/web_ui.rs starts both and scripts the model turns this
+// (crates/cli/tests/e2e/web_ui.rs starts both and scripts the model turns this
 // file expects, in order).
 //
 // Environment: AGENTD_URL, AGENTD_ADMIN_PASSWORD, AGENTD_WORKSPACE,
@@ -27,7 +27,7 @@ const viewport = viewportName === 'phone' ? { width: 390, height: 844 } : { widt
 const shots = join(process.env.SCREENSHOTS, viewportName);
 mkdirSync(shots, { recursive: true });
 
-// Lines from the driver (crates/cli/tests/web_ui.rs) on stdin.
+// Lines from the driver (crates/cli/tests/e2e/web_ui.rs) on stdin.
 const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const nextLine = async () => (await stdinLines.next()).value;
 
