@@ -5,6 +5,7 @@
 //! statuses and the model's tool results are exactly as specified.
 
 use crate::common;
+use crate::common::TestEngine;
 
 use std::time::Duration;
 
@@ -74,7 +75,7 @@ async fn rules_and_people_decide_and_the_clock_denies() {
         approval_timeout: time::Duration::milliseconds(400),
         ..EngineConfig::default()
     };
-    let engine = common::engine(common::anthropic(fake.base_url()), config).await;
+    let engine = TestEngine::anthropic(&fake).config(config).start().await;
     let workspace = tempfile::tempdir().unwrap();
     let request = CreateSessionRequest {
         permission_mode: Some(PermissionMode::Default),
@@ -213,7 +214,7 @@ async fn plan_mode_reads_but_never_writes_and_unattended_never_asks() {
     fake.push(turn().tool_use("read_file", json!({"path": "a.txt"})));
     fake.push(turn().tool_use("write_file", json!({"path": "b.txt", "content": "x"})));
     fake.push(turn().text("planned"));
-    let engine = common::engine(common::anthropic(fake.base_url()), EngineConfig::default()).await;
+    let engine = TestEngine::anthropic(&fake).start().await;
     let workspace = tempfile::tempdir().unwrap();
     std::fs::write(workspace.path().join("a.txt"), "hello\n").unwrap();
     let request = CreateSessionRequest {
@@ -279,7 +280,7 @@ async fn the_claude_code_runtime_asks_through_the_same_flow() {
         claude: common::claude(fake.base_url(), home.path()),
         ..EngineConfig::default()
     };
-    let engine = common::engine(common::anthropic(fake.base_url()), config).await;
+    let engine = TestEngine::anthropic(&fake).config(config).start().await;
     let workspace = tempfile::tempdir().unwrap();
     let request = CreateSessionRequest {
         permission_mode: Some(PermissionMode::Default),

@@ -5,6 +5,7 @@
 //! seconds, and failures are clear error events.
 
 use crate::common;
+use crate::common::TestEngine;
 
 use std::time::{Duration, Instant};
 
@@ -42,11 +43,10 @@ async fn follow_ups_share_one_process_and_a_restart_resumes_the_claude_session()
     fake.push(turn().text("first answer"));
     fake.push(turn().text("second answer"));
     let home = tempfile::tempdir().unwrap();
-    let engine = common::engine(
-        common::anthropic(fake.base_url()),
-        config(&fake, home.path()),
-    )
-    .await;
+    let engine = TestEngine::anthropic(&fake)
+        .config(config(&fake, home.path()))
+        .start()
+        .await;
     let workspace = tempfile::tempdir().unwrap();
     let id = engine
         .manager
@@ -90,15 +90,12 @@ async fn follow_ups_share_one_process_and_a_restart_resumes_the_claude_session()
     // A new engine on the same store: the next message resumes the session.
     engine.manager.shutdown().await;
     fake.push(turn().text("third answer"));
-    let restarted = common::start(
-        engine.store.clone(),
-        common::anthropic(fake.base_url()),
-        EngineConfig {
-            data_dir: engine.data.path().to_owned(),
-            ..config(&fake, home.path())
-        },
-    )
-    .await;
+    let restarted = engine
+        .restart(
+            common::anthropic(fake.base_url()),
+            config(&fake, home.path()),
+        )
+        .await;
     restarted
         .send_message(id, "question three".into())
         .await
@@ -134,11 +131,10 @@ async fn cancel_interrupts_a_long_cli_tool_within_two_seconds() {
     // The CLI refuses a bare `sleep`; this waits the same way.
     fake.push(turn().tool_use("Bash", json!({"command": "timeout 30 tail -f /dev/null"})));
     let home = tempfile::tempdir().unwrap();
-    let engine = common::engine(
-        common::anthropic(fake.base_url()),
-        config(&fake, home.path()),
-    )
-    .await;
+    let engine = TestEngine::anthropic(&fake)
+        .config(config(&fake, home.path()))
+        .start()
+        .await;
     let workspace = tempfile::tempdir().unwrap();
     let id = engine
         .manager
@@ -206,7 +202,7 @@ async fn a_missing_cli_a_crashing_cli_and_an_api_error_are_clear_errors() {
         },
         ..EngineConfig::default()
     };
-    let engine = common::engine(common::anthropic(fake.base_url()), missing).await;
+    let engine = TestEngine::anthropic(&fake).config(missing).start().await;
     let id = engine
         .manager
         .create_session(
@@ -238,7 +234,7 @@ async fn a_missing_cli_a_crashing_cli_and_an_api_error_are_clear_errors() {
         },
         ..EngineConfig::default()
     };
-    let engine = common::engine(common::anthropic(fake.base_url()), broken).await;
+    let engine = TestEngine::anthropic(&fake).config(broken).start().await;
     let id = engine
         .manager
         .create_session(
@@ -254,11 +250,10 @@ async fn a_missing_cli_a_crashing_cli_and_an_api_error_are_clear_errors() {
 
     // The API refuses the key: the CLI reports it, we say so.
     fake.push(Reply::failure(Failure::unauthorized()));
-    let engine = common::engine(
-        common::anthropic(fake.base_url()),
-        config(&fake, home.path()),
-    )
-    .await;
+    let engine = TestEngine::anthropic(&fake)
+        .config(config(&fake, home.path()))
+        .start()
+        .await;
     let id = engine
         .manager
         .create_session(

@@ -6,11 +6,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use agentd_core::EngineConfig;
 use agentd_protocol::Runtime;
 use agentd_testkit::FakeAnthropic;
 
 use crate::common;
+use crate::common::TestEngine;
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -26,7 +26,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 #[tokio::test]
 async fn a_creation_that_fails_after_its_worktree_was_made_leaves_no_worktree_or_branch() {
     let fake = FakeAnthropic::start().await;
-    let engine = common::engine(common::anthropic(fake.base_url()), EngineConfig::default()).await;
+    let engine = TestEngine::anthropic(&fake).start().await;
     let repo = tempfile::tempdir().unwrap();
     git(repo.path(), &["init", "--quiet", "--initial-branch=main"]);
     std::fs::write(repo.path().join("README.md"), "hello\n").unwrap();

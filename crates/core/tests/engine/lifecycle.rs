@@ -12,6 +12,7 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::common;
+use crate::common::TestEngine;
 
 struct Engine {
     inner: common::Engine,
@@ -27,7 +28,7 @@ impl std::ops::Deref for Engine {
 
 async fn engine(fake: &FakeAnthropic, config: EngineConfig) -> Engine {
     Engine {
-        inner: common::engine(common::anthropic(fake.base_url()), config).await,
+        inner: TestEngine::anthropic(fake).config(config).start().await,
         workspace: tempfile::tempdir().unwrap(),
     }
 }

@@ -4,12 +4,11 @@
 //! been idle for `mcp_idle_timeout` or is deleted.
 
 use crate::common;
+use crate::common::TestEngine;
 
 use std::time::Duration;
 
-use agentd_core::EngineConfig;
 use agentd_protocol::{McpServerInput, Runtime, SessionMcpServer, SessionStatus};
-use agentd_store::{CredentialVault, MasterKey};
 use agentd_testkit::{FakeAnthropic, turn};
 use serde_json::json;
 
@@ -47,20 +46,12 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servers_stop_when_the_session_idles_or_is_deleted() {
     let fake = FakeAnthropic::start().await;
-    let (store, _db) = agentd_store::testing::sqlite_temp().await;
-    let data = tempfile::tempdir().unwrap();
-    let manager = common::start(
-        store.clone(),
-        common::anthropic(fake.base_url()),
-        EngineConfig {
-            data_dir: data.path().to_owned(),
-            credentials: Some(CredentialVault::new(store, MasterKey::generate())),
-            default_permission_mode: agentd_protocol::PermissionMode::BypassPermissions,
-            mcp_idle_timeout: Duration::from_millis(1500),
-            ..EngineConfig::default()
-        },
-    )
-    .await;
+    let engine = TestEngine::anthropic(&fake)
+        .with_vault()
+        .with(|c| c.mcp_idle_timeout = Duration::from_millis(1500))
+        .start()
+        .await;
+    let manager = engine.manager.clone();
     let workspace = tempfile::tempdir().unwrap();
     let session = |marker: &str| {
         let mut req = common::request(workspace.path(), "echo", Runtime::Builtin, None);

@@ -3,8 +3,8 @@
 //! (`"model": "openai:<name>"`), with the stream quirks local servers have.
 
 use crate::common;
+use crate::common::TestEngine;
 
-use agentd_core::EngineConfig;
 use agentd_llm::{AnthropicClient, AnthropicConfig, ModelRouter, OpenAiClient, OpenAiConfig};
 use agentd_protocol::{EventData, Runtime, SessionStatus, TurnStopReason};
 use agentd_testkit::{FakeAnthropic, FakeOpenAi, Quirk, WithQuirks, turn};
@@ -28,7 +28,7 @@ async fn a_tool_loop_over_a_quirky_openai_compatible_stream() {
         AnthropicClient::new(AnthropicConfig::for_tests(anthropic.base_url())).unwrap(),
         Some(OpenAiClient::new(OpenAiConfig::for_tests(openai.base_url())).unwrap()),
     );
-    let engine = common::engine(router, EngineConfig::default()).await;
+    let engine = TestEngine::new(router).start().await;
     let manager = &engine.manager;
     let workspace = tempfile::tempdir().unwrap();
     let request = common::request(

@@ -6,6 +6,7 @@
 //! the file must exist.
 
 use crate::common;
+use crate::common::TestEngine;
 
 use agentd_core::EngineConfig;
 use agentd_llm::{AnthropicClient, AnthropicConfig, ModelRouter, OpenAiClient, OpenAiConfig};
@@ -35,7 +36,7 @@ async fn run(
     config: EngineConfig,
     workspace: &std::path::Path,
 ) -> Vec<&'static str> {
-    let engine = common::engine(router, config).await;
+    let engine = TestEngine::new(router).config(config).start().await;
     let request = common::request(
         workspace,
         "write notes.txt and check it",

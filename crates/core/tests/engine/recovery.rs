@@ -13,11 +13,12 @@ use agentd_store::{InputRecord, Store};
 use agentd_testkit::{FakeAnthropic, turn};
 
 use crate::common;
+use crate::common::TestEngine;
 
 /// An engine whose one session finished its first turn, then stopped.
 async fn one_finished_turn(fake: &FakeAnthropic) -> (common::Engine, tempfile::TempDir, SessionId) {
     fake.set_default(turn().text("done"));
-    let engine = common::engine(common::anthropic(fake.base_url()), EngineConfig::default()).await;
+    let engine = TestEngine::anthropic(fake).start().await;
     let workspace = tempfile::tempdir().unwrap();
     let req = common::request(workspace.path(), "first", Runtime::Builtin, None);
     let id = engine.manager.create_session(req, None).await.unwrap().id;
@@ -27,16 +28,9 @@ async fn one_finished_turn(fake: &FakeAnthropic) -> (common::Engine, tempfile::T
 }
 
 async fn restart(engine: &common::Engine, fake: &FakeAnthropic) -> SessionManager {
-    common::start(
-        engine.store.clone(),
-        common::anthropic(fake.base_url()),
-        EngineConfig {
-            data_dir: engine.data.path().to_owned(),
-            default_permission_mode: agentd_protocol::PermissionMode::BypassPermissions,
-            ..EngineConfig::default()
-        },
-    )
-    .await
+    engine
+        .restart(common::anthropic(fake.base_url()), EngineConfig::default())
+        .await
 }
 
 async fn append(store: &Store, id: SessionId, event: EventData) {

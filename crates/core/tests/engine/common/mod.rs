@@ -1,6 +1,6 @@
 //! Shared setup of the engine tests: a real SQLite store in a temp dir, the
 //! testkit's fakes as models, the real Claude Code CLI for claude-code.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,11 +9,13 @@ use std::time::Duration;
 use agentd_core::{ClaudeSettings, EngineConfig, SessionManager};
 use agentd_llm::{AnthropicClient, AnthropicConfig, ModelRouter};
 use agentd_protocol::{
-    CreateSessionRequest, EventData, Runtime, SessionId, SessionStatus, TurnStopReason,
-    WorkspaceSpec,
+    CreateSessionRequest, EventData, PermissionMode, Runtime, SessionId, SessionStatus,
+    TurnStopReason, WorkspaceSpec,
 };
-use agentd_store::Store;
+use agentd_store::{CredentialVault, MasterKey, Store};
+use agentd_testkit::FakeAnthropic;
 
+/// A running engine on its own SQLite store and data dir.
 pub struct Engine {
     pub manager: SessionManager,
     pub store: Store,
@@ -29,35 +31,84 @@ pub fn anthropic(url: String) -> ModelRouter {
     )
 }
 
-/// An engine on a fresh SQLite store. Sessions that name no permission
-/// mode bypass approvals: these tests are about other things; the
-/// approvals tests set modes explicitly.
-pub async fn engine(router: ModelRouter, config: EngineConfig) -> Engine {
-    let config = EngineConfig {
-        default_permission_mode: agentd_protocol::PermissionMode::BypassPermissions,
-        ..config
-    };
-    let (store, db) = agentd_store::testing::sqlite_temp().await;
-    let data = tempfile::tempdir().unwrap();
-    let manager = start(
-        store.clone(),
-        router,
-        EngineConfig {
+/// How a test gets an engine: a fresh SQLite store and data dir, the model
+/// it names, the real builtin tools. Sessions that name no permission mode
+/// bypass approvals (these tests are about other things; the approvals
+/// tests set modes per session).
+pub struct TestEngine {
+    router: ModelRouter,
+    config: EngineConfig,
+    vault: bool,
+}
+
+impl TestEngine {
+    pub fn new(router: ModelRouter) -> Self {
+        Self {
+            router,
+            config: EngineConfig::default(),
+            vault: false,
+        }
+    }
+
+    /// The model is the Anthropic fake.
+    pub fn anthropic(fake: &FakeAnthropic) -> Self {
+        Self::new(anthropic(fake.base_url()))
+    }
+
+    /// Starts from `config` (its data dir and default mode are the
+    /// builder's).
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    pub fn with(mut self, change: impl FnOnce(&mut EngineConfig)) -> Self {
+        change(&mut self.config);
+        self
+    }
+
+    /// A credential vault (fresh master key) on the engine's store, for
+    /// what needs one (MCP servers, owners' keys).
+    pub fn with_vault(mut self) -> Self {
+        self.vault = true;
+        self
+    }
+
+    pub async fn start(self) -> Engine {
+        let (store, db) = agentd_store::testing::sqlite_temp().await;
+        let data = tempfile::tempdir().unwrap();
+        let mut config = EngineConfig {
             data_dir: data.path().to_owned(),
-            ..config
-        },
-    )
-    .await;
-    Engine {
-        manager,
-        store,
-        data,
-        _db: db,
+            default_permission_mode: PermissionMode::BypassPermissions,
+            ..self.config
+        };
+        if self.vault {
+            config.credentials = Some(CredentialVault::new(store.clone(), MasterKey::generate()));
+        }
+        let manager = launch(store.clone(), self.router, config).await;
+        Engine {
+            manager,
+            store,
+            data,
+            _db: db,
+        }
     }
 }
 
-/// Start an engine on an existing store (a "restart").
-pub async fn start(store: Store, router: ModelRouter, config: EngineConfig) -> SessionManager {
+impl Engine {
+    /// Another engine on this one's store and data dir, as after a
+    /// restart (stop this one first), with `config` for the rest.
+    pub async fn restart(&self, router: ModelRouter, config: EngineConfig) -> SessionManager {
+        let config = EngineConfig {
+            data_dir: self.data.path().to_owned(),
+            default_permission_mode: PermissionMode::BypassPermissions,
+            ..config
+        };
+        launch(self.store.clone(), router, config).await
+    }
+}
+
+async fn launch(store: Store, router: ModelRouter, config: EngineConfig) -> SessionManager {
     SessionManager::start(
         config,
         store,
