@@ -186,7 +186,10 @@ impl Engine {
             bail!(
                 "{:?} task ended {status:?}: {:?}",
                 self.runtime,
-                events.iter().map(|e| e.event_type()).collect::<Vec<_>>()
+                events
+                    .iter()
+                    .map(agentd_protocol::EventEnvelope::event_type)
+                    .collect::<Vec<_>>()
             );
         }
         Ok((elapsed, events))

@@ -124,7 +124,7 @@ pub fn machine() -> Value {
         .and_then(|r| r.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     json!({
         "cores": cores,
         "memory_gib": format!("{:.1}", mem_kib as f64 / 1024.0 / 1024.0),

@@ -185,7 +185,7 @@ mod tests {
             })
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        let mut alive: Vec<i32> = before.clone();
+        let mut alive: Vec<i32> = before;
         while !alive.is_empty() && std::time::Instant::now() < deadline {
             alive.retain(|p| running(*p));
             std::thread::sleep(std::time::Duration::from_millis(10));

@@ -163,7 +163,7 @@ impl Writer {
                         done,
                     } => {
                         self.stage(&mut batch, session, vec![event], None, done)
-                            .await
+                            .await;
                     }
                     Command::Commit {
                         session,
@@ -172,7 +172,7 @@ impl Writer {
                         done,
                     } => {
                         self.stage(&mut batch, session, events, Some(writes), Some(done))
-                            .await
+                            .await;
                     }
                     Command::Forget(session) => {
                         self.flush(&mut batch).await;

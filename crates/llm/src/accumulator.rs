@@ -60,7 +60,7 @@ impl PartialBlock {
         match (&mut self.block, delta) {
             (ContentBlock::Text { text }, Delta::TextDelta { text: more }) => text.push_str(more),
             (ContentBlock::Thinking { thinking, .. }, Delta::ThinkingDelta { thinking: more }) => {
-                thinking.push_str(more)
+                thinking.push_str(more);
             }
             (
                 ContentBlock::Thinking { signature, .. },
@@ -111,7 +111,7 @@ impl MessageAccumulator {
                 }
             }
             StreamEvent::ContentBlockDelta { index, delta } => {
-                self.block(*index)?.apply(*index, delta)?
+                self.block(*index)?.apply(*index, delta)?;
             }
             StreamEvent::ContentBlockStop { index } => self.block(*index)?.close()?,
             StreamEvent::MessageDelta { delta, usage } => {

@@ -72,7 +72,7 @@ where
         let event = serde_json::from_str::<StreamEvent>(&frame.data)
             .map_err(|e| LlmError::Decode(format!("bad `{}` event data: {e}", frame.event)))?;
         match event {
-            StreamEvent::Ping => continue,
+            StreamEvent::Ping => {}
             StreamEvent::Error { error } => {
                 return Err(LlmError::Stream {
                     kind: error.kind,

@@ -145,7 +145,10 @@ impl McpConnection {
             .into_iter()
             .map(|tool| McpToolInfo {
                 name: tool.name.into_owned(),
-                description: tool.description.map(|d| d.into_owned()).unwrap_or_default(),
+                description: tool
+                    .description
+                    .map(std::borrow::Cow::into_owned)
+                    .unwrap_or_default(),
                 input_schema: serde_json::Value::Object((*tool.input_schema).clone()),
             })
             .collect())
@@ -201,13 +204,13 @@ impl McpConnection {
         let service = self
             .service
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
         if let Some(mut service) = service {
             match service.close_with_timeout(self.timeouts.close).await {
                 Ok(Some(_)) => {}
                 Ok(None) => {
-                    tracing::warn!(server = %self.server, "mcp server did not close in time")
+                    tracing::warn!(server = %self.server, "mcp server did not close in time");
                 }
                 Err(e) => tracing::warn!(server = %self.server, "mcp session task failed: {e}"),
             }

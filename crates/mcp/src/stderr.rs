@@ -40,7 +40,10 @@ impl StderrTail {
     fn push(&self, line: String) {
         let line: String = line.chars().take(MAX_LINE_CHARS).collect();
         // A poisoned lock only means another push panicked; the text is still usable.
-        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lines = self
+            .lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if lines.len() == MAX_LINES {
             lines.pop_front();
         }
@@ -49,7 +52,10 @@ impl StderrTail {
 
     /// The captured lines, or `None` when the server wrote nothing.
     pub(crate) fn text(&self) -> Option<String> {
-        let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        let lines = self
+            .lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let text = lines
             .iter()
             .map(String::as_str)

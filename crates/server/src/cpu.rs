@@ -29,7 +29,7 @@ pub(crate) struct CpuPool {
 
 impl CpuPool {
     pub(crate) fn new(budget: Duration) -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Self {
             permits: Arc::new(Semaphore::new(cores)),
             budget,
@@ -44,21 +44,17 @@ impl CpuPool {
     ) -> Result<T, ApiError> {
         let deadline = Instant::now() + self.budget;
         let tokio_deadline = tokio::time::Instant::from_std(deadline);
-        let permit =
-            match tokio::time::timeout_at(tokio_deadline, self.permits.clone().acquire_owned())
-                .await
-            {
-                Ok(Ok(permit)) => permit,
-                // Closed never happens (the semaphore is never closed);
-                // treat it like a busy server.
-                Ok(Err(_)) | Err(_) => {
-                    return Err(ApiError::rate_limited(
-                        Duration::from_secs(1),
-                        "the server is busy rendering; try again",
-                    )
-                    .with_status(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable));
-                }
-            };
+        let acquired =
+            tokio::time::timeout_at(tokio_deadline, self.permits.clone().acquire_owned()).await;
+        // Closed never happens (the semaphore is never closed); treat it
+        // like a busy server.
+        let Ok(Ok(permit)) = acquired else {
+            return Err(ApiError::rate_limited(
+                Duration::from_secs(1),
+                "the server is busy rendering; try again",
+            )
+            .with_status(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable));
+        };
         let job = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work(deadline)

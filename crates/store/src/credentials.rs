@@ -407,7 +407,7 @@ mod tests {
             .execute(pool)
             .await
             .map(|_| ())
-            .unwrap()
+            .unwrap();
         });
         let stolen = vault.resolve("usr_b", CredentialProvider::Anthropic).await;
         assert!(matches!(stolen, Err(StoreError::Corrupt(_))), "{stolen:?}");

@@ -89,7 +89,10 @@ mod tests {
             "XAGENTD_NOT",
         ];
         scrub_env(&mut cmd, inherited.iter().map(OsString::from));
-        let mut expected: Vec<String> = SCRUBBED_ENV_VARS.iter().map(|s| s.to_string()).collect();
+        let mut expected: Vec<String> = SCRUBBED_ENV_VARS
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         expected.extend(["AGENTD_DATABASE_URL".to_owned(), "AGENTD_X".to_owned()]);
         expected.sort();
         assert_eq!(removed(&cmd), expected);

@@ -166,7 +166,7 @@ impl HttpOf for Server {
 fn kind_of(path: &str, op: &Value) -> Kind {
     let public = op["security"].as_array().is_some_and(|reqs| {
         reqs.iter()
-            .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+            .any(|r| r.as_object().is_some_and(serde_json::Map::is_empty))
     });
     if public {
         Kind::Public

@@ -349,12 +349,11 @@ impl Server {
             if statuses.iter().any(|s| body["status"] == *s) {
                 return body;
             }
-            if tokio::time::Instant::now() > deadline {
-                panic!(
-                    "session {id} never reached {statuses:?}; last: {body}\nlog:\n{}",
-                    self.log()
-                );
-            }
+            assert!(
+                tokio::time::Instant::now() <= deadline,
+                "session {id} never reached {statuses:?}; last: {body}\nlog:\n{}",
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }

@@ -119,7 +119,7 @@ async fn bash_tool_escapes_are_refused_or_contained_and_the_server_keeps_serving
 
     let repo = common::git_repo();
     let hooks_before = std::fs::read_dir(repo.path().join(".git/hooks"))
-        .map(|d| d.count())
+        .map(std::iter::Iterator::count)
         .unwrap_or(0);
     let config_before = read(&repo.path().join(".git/config"));
     let id = server.create_session(repo.path(), "try to escape").await;
@@ -209,7 +209,7 @@ async fn bash_tool_escapes_are_refused_or_contained_and_the_server_keeps_serving
         assert!(!out.contains(planted), "{planted}: {out}");
     }
     let hooks_after = std::fs::read_dir(repo.path().join(".git/hooks"))
-        .map(|d| d.count())
+        .map(std::iter::Iterator::count)
         .unwrap_or(0);
     assert_eq!(hooks_after, hooks_before, "a hook was planted");
     assert!(!repo.path().join(".git/hooks/pre-commit").exists());

@@ -33,9 +33,8 @@ impl SessionManager {
         let live = self.sessions.get(id);
         // Held so no turn starts (and later overwrites the record) meanwhile.
         let held = live.hold().await;
-        let mut record = match self.services.store.get_session(id).await? {
-            Some(record) => record,
-            None => return Ok(None),
+        let Some(mut record) = self.services.store.get_session(id).await? else {
+            return Ok(None);
         };
         let Some(mut task) = EngineState::of(&record).task else {
             return Ok(None);

@@ -80,12 +80,12 @@ pub(crate) async fn layers(services: &Services, record: &SessionRecord) -> Setti
             {
                 Ok(settings) => layers.before_repo.push(settings),
                 Err(e) => {
-                    tracing::warn!(id = %record.id, error = %e, "ignoring the owner's settings")
+                    tracing::warn!(id = %record.id, error = %e, "ignoring the owner's settings");
                 }
             },
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(id = %record.id, error = %e, "cannot read the owner's settings")
+                tracing::warn!(id = %record.id, error = %e, "cannot read the owner's settings");
             }
         }
     }
@@ -93,7 +93,7 @@ pub(crate) async fn layers(services: &Services, record: &SessionRecord) -> Setti
         match Settings::from_json(&document.to_string(), Path::new("session settings")) {
             Ok(settings) => layers.after_repo.push(settings),
             Err(e) => {
-                tracing::warn!(id = %record.id, error = %e, "ignoring the session's settings")
+                tracing::warn!(id = %record.id, error = %e, "ignoring the session's settings");
             }
         }
     }

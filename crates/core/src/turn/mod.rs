@@ -227,7 +227,7 @@ impl Turn {
     /// and `UserPromptSubmit`: the context they add for the model, or how
     /// the turn ends when a hook blocks the prompt (which the model then
     /// never sees).
-    async fn prompt_hooks(&mut self, prompt: &str) -> Result<Vec<String>, TurnEnd> {
+    async fn prompt_hooks(&self, prompt: &str) -> Result<Vec<String>, TurnEnd> {
         let Some(hooks) = SessionHooks::load(&*self.host, &self.kit, &self.record).await else {
             return Ok(Vec::new());
         };

@@ -78,7 +78,7 @@ async fn deliver(turn: &Turn, task: &TaskState, result: &mut TaskResult) -> Opti
             &prepared,
             &message,
             push,
-            own_token.as_ref().map(|t| t.expose()),
+            own_token.as_ref().map(agentd_store::Secret::expose),
         )
         .await
     {

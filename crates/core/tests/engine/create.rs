@@ -48,6 +48,6 @@ async fn a_creation_that_fails_after_its_worktree_was_made_leaves_no_worktree_or
         "only the user's own checkout: {worktrees}"
     );
     let workspaces = engine.data.path().join("workspaces");
-    let left = std::fs::read_dir(&workspaces).map_or(0, |d| d.count());
+    let left = std::fs::read_dir(&workspaces).map_or(0, std::iter::Iterator::count);
     assert_eq!(left, 0, "nothing under {}", workspaces.display());
 }

@@ -30,7 +30,7 @@ pub(crate) async fn list_tokens(
         .list_tokens(&caller.user_id, TokenKind::Pat)
         .await?;
     Ok(axum::Json(TokenList {
-        tokens: tokens.iter().map(|t| t.view()).collect(),
+        tokens: tokens.iter().map(agentd_store::TokenRecord::view).collect(),
     }))
 }
 

@@ -22,7 +22,7 @@ pub(crate) async fn list_users(
 ) -> Result<axum::Json<UserList>, ApiError> {
     let users = state.manager.store().list_users().await?;
     Ok(axum::Json(UserList {
-        users: users.iter().map(|u| u.view()).collect(),
+        users: users.iter().map(agentd_store::UserRecord::view).collect(),
     }))
 }
 

@@ -79,7 +79,7 @@ pub(crate) async fn github_webhook(
     }
     let event = header(&headers, EVENT_HEADER)?;
     let delivery = header(&headers, DELIVERY_HEADER)?;
-    if delivery.len() > MAX_DELIVERY_ID || delivery.chars().any(|c| c.is_control()) {
+    if delivery.len() > MAX_DELIVERY_ID || delivery.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
             ErrorCode::ValidationFailed,
             "X-GitHub-Delivery is not a delivery id",

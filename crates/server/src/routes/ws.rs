@@ -184,7 +184,7 @@ async fn connection(state: AppState, caller: Caller, socket: WebSocket) {
                     &out,
                     &error(ErrorCode::InvalidJson, &format!("unreadable message: {e}")),
                 )
-                .await
+                .await;
             }
         }
     }

@@ -148,7 +148,7 @@ fn block_frames(index: usize, block: &Block, out: &mut Vec<Frame>) {
             ));
         }
         Block::RedactedThinking(data) => {
-            out.push(start(json!({"type": "redacted_thinking", "data": data})))
+            out.push(start(json!({"type": "redacted_thinking", "data": data})));
         }
         Block::ToolUse { id, name, input } => {
             out.push(start(

@@ -18,7 +18,7 @@ pub(crate) fn walk(dir: &Path) -> Walk {
         // The server user's global gitignore says nothing about this workspace.
         .git_global(false)
         .follow_links(false)
-        .sort_by_file_name(|a, b| a.cmp(b))
+        .sort_by_file_name(std::cmp::Ord::cmp)
         .filter_entry(|entry| entry.file_name() != ".git")
         .build()
 }

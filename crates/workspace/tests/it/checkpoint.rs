@@ -94,7 +94,7 @@ async fn rollback_restores_the_tree_exactly_and_leaves_ignored_files() {
     assert_eq!(std::fs::read(git_dir(p).join("index")).unwrap(), index);
     let leftovers: Vec<_> = std::fs::read_dir(git_dir(p))
         .unwrap()
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with("agentd-index-"))
         .collect();
     assert!(leftovers.is_empty(), "scratch indexes are deleted");

@@ -147,7 +147,7 @@ impl Replier {
             }
             // The result will come as a new comment instead.
             Err(e) => {
-                tracing::warn!(id = %self.reply.session_id, error = %e, "cannot reply on GitHub")
+                tracing::warn!(id = %self.reply.session_id, error = %e, "cannot reply on GitHub");
             }
         }
     }
@@ -187,7 +187,7 @@ impl Replier {
             }
             // Left pending: the next start tries again.
             Err(e) => {
-                tracing::warn!(id = %self.reply.session_id, error = %e, "cannot post the result on GitHub")
+                tracing::warn!(id = %self.reply.session_id, error = %e, "cannot post the result on GitHub");
             }
         }
     }
