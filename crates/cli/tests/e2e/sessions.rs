@@ -249,7 +249,13 @@ async fn cancel_kills_a_long_command_within_a_second(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let pids = processes_running(&marker);
+    // `started` can appear before the second `&` child has exec'd `sleep`
+    // (it is still a forked shell a moment longer): wait for both.
+    let mut pids = processes_running(&marker);
+    while pids.len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        pids = processes_running(&marker);
+    }
     assert_eq!(
         pids.len(),
         2,
