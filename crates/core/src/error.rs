@@ -48,6 +48,26 @@ pub enum CoreError {
 }
 
 impl CoreError {
+    /// The message for whoever asked (an API caller, a GitHub comment): a
+    /// database's own words can name tables and paths, so storage faults
+    /// are told in general terms (and logged in full here).
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Store(e @ StoreError::Unavailable(_)) => {
+                tracing::warn!(error = %e, "database unavailable");
+                "the server could not reach its database; try again".to_owned()
+            }
+            Self::Store(
+                e @ (StoreError::NotFound(_) | StoreError::Conflict(_) | StoreError::Invalid(_)),
+            ) => e.to_string(),
+            Self::Store(e) => {
+                tracing::error!(error = %e, "storage error");
+                "the server hit an internal storage error (logged)".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::NotFound | Self::Missing(_) => ErrorCode::NotFound,

@@ -98,10 +98,7 @@ impl From<CoreError> for ApiError {
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
-        let message = match &e {
-            CoreError::Store(inner) => store_message(inner),
-            other => other.to_string(),
-        };
+        let message = e.public_message();
         Self {
             status,
             code,
@@ -115,24 +112,6 @@ impl From<CoreError> for ApiError {
 /// busy database invites a retry; a collision or a missing row says what
 /// (the store's `Display` names the record, never SQL); anything else is our
 /// fault and is logged, not described.
-fn store_message(e: &agentd_store::StoreError) -> String {
-    use agentd_store::StoreError;
-    match e {
-        StoreError::Unavailable(_) => {
-            tracing::warn!(error = %e, "database unavailable while serving a request");
-            "the server could not reach its database; try again".to_owned()
-        }
-        StoreError::NotFound(_) | StoreError::Conflict(_) | StoreError::Invalid(_) => e.to_string(),
-        StoreError::Corrupt(_)
-        | StoreError::Database(_)
-        | StoreError::Migration(_)
-        | StoreError::Config(_) => {
-            tracing::error!(error = %e, "storage error while serving a request");
-            "the server hit an internal storage error (logged)".to_owned()
-        }
-    }
-}
-
 impl From<agentd_store::StoreError> for ApiError {
     fn from(e: agentd_store::StoreError) -> Self {
         Self::from(CoreError::Store(e))

@@ -164,7 +164,8 @@ async fn start_task(
         Ok(task) => task,
         Err(error) => {
             if let Some(client) = &client {
-                let reason = format!("{}.", error.to_string().trim_end_matches('.'));
+                // A public comment: never a database's own words.
+                let reason = format!("{}.", error.public_message().trim_end_matches('.'));
                 tell(client, &gh_owner, &gh_repo, trigger.issue_number, &reason).await;
             }
             return Err(error);
