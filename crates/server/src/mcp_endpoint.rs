@@ -27,7 +27,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::auth::audit::{self, Actor};
+use crate::auth::audit::Actor;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -319,14 +319,9 @@ impl AgentdMcp {
     }
 
     async fn audit(&self, caller: &Caller, action: &str, target: &str, detail: Value) {
-        audit::record(
-            self.state.manager.store(),
-            Actor::from(caller),
-            action,
-            Some(target.to_owned()),
-            detail,
-        )
-        .await;
+        self.state
+            .audit(Actor::from(caller), action, Some(target.to_owned()), detail)
+            .await;
     }
 }
 

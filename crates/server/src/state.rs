@@ -35,6 +35,18 @@ pub struct AppState {
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 
 impl AppState {
+    /// Appends to the audit log as `actor` (see `agentd_accounts::audit`);
+    /// `detail` must never hold a secret.
+    pub(crate) async fn audit(
+        &self,
+        actor: crate::auth::audit::Actor,
+        action: &str,
+        target: Option<String>,
+        detail: serde_json::Value,
+    ) {
+        crate::auth::audit::record(self.manager.store(), actor, action, target, detail).await;
+    }
+
     pub fn new(manager: SessionManager) -> Self {
         Self::with_auth(manager, AuthConfig::default())
     }

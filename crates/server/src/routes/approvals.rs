@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::auth::audit::{self, Actor};
+use crate::auth::audit::Actor;
 use crate::error::ApiError;
 use crate::extract::{Json, OwnedSession};
 use crate::state::AppState;
@@ -49,13 +49,13 @@ pub(crate) async fn answer_approval(
         .manager
         .answer_approval(session.id, &request_id, req.decision, req.message, by)
         .await?;
-    audit::record(
-        state.manager.store(),
-        Actor::from(&session.caller),
-        "approval.answer",
-        Some(session.id.to_string()),
-        json!({"request_id": request_id, "decision": req.decision}),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&session.caller),
+            "approval.answer",
+            Some(session.id.to_string()),
+            json!({"request_id": request_id, "decision": req.decision}),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

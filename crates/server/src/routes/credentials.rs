@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::auth::Caller;
 use crate::auth::accounts;
-use crate::auth::audit::{self, Actor};
+use crate::auth::audit::Actor;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -91,14 +91,14 @@ pub(crate) async fn put_credential(
     let view = vault(&state)?
         .put(&caller.user_id, provider, &secret, accounts::now())
         .await?;
-    audit::record(
-        state.manager.store(),
-        Actor::from(&caller),
-        "credential.set",
-        Some(caller.user_id.clone()),
-        json!({"provider": provider}),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&caller),
+            "credential.set",
+            Some(caller.user_id.clone()),
+            json!({"provider": provider}),
+        )
+        .await;
     Ok(axum::Json(view))
 }
 
@@ -120,13 +120,13 @@ pub(crate) async fn delete_credential(
             "no {provider} credential stored"
         )));
     }
-    audit::record(
-        state.manager.store(),
-        Actor::from(&caller),
-        "credential.delete",
-        Some(caller.user_id.clone()),
-        json!({"provider": provider}),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&caller),
+            "credential.delete",
+            Some(caller.user_id.clone()),
+            json!({"provider": provider}),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,20 +10,20 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::auth::Caller;
-use crate::auth::audit::{self, Actor};
+use crate::auth::audit::Actor;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
 
 async fn record(state: &AppState, caller: &Caller, action: &str, id: &str, name: &str) {
-    audit::record(
-        state.manager.store(),
-        Actor::from(caller),
-        action,
-        Some(id.to_owned()),
-        json!({"name": name}),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(caller),
+            action,
+            Some(id.to_owned()),
+            json!({"name": name}),
+        )
+        .await;
 }
 
 /// The caller's saved MCP servers, by name (secret values never shown).
@@ -175,13 +175,13 @@ pub(crate) async fn import_mcp_servers(
         .manager
         .import_mcp_servers(&caller.user_id, &document.to_string())
         .await?;
-    audit::record(
-        state.manager.store(),
-        Actor::from(&caller),
-        "mcp_server.import",
-        None,
-        json!({"names": result.imported}),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&caller),
+            "mcp_server.import",
+            None,
+            json!({"names": result.imported}),
+        )
+        .await;
     Ok(axum::Json(result))
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use utoipa::IntoParams;
 
 use crate::auth::Caller;
-use crate::auth::audit::{self, Actor};
+use crate::auth::audit::Actor;
 use crate::error::ApiError;
 use crate::extract::{Json, OwnedSession, Query};
 use crate::state::AppState;
@@ -35,14 +35,14 @@ pub(crate) async fn create_session(
         .manager
         .create_session(req, Some(caller.user_id.clone()))
         .await?;
-    audit::record(
-        state.manager.store(),
-        Actor::from(&caller),
-        "session.create",
-        Some(view.id.to_string()),
-        json!({"title": view.title}),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&caller),
+            "session.create",
+            Some(view.id.to_string()),
+            json!({"title": view.title}),
+        )
+        .await;
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
 
@@ -105,14 +105,14 @@ pub(crate) async fn delete_session(
     session: OwnedSession,
 ) -> Result<StatusCode, ApiError> {
     state.manager.delete_session(session.id).await?;
-    audit::record(
-        state.manager.store(),
-        Actor::from(&session.caller),
-        "session.delete",
-        Some(session.id.to_string()),
-        json!({}),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&session.caller),
+            "session.delete",
+            Some(session.id.to_string()),
+            json!({}),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -164,14 +164,14 @@ pub(crate) async fn cancel(
     session: OwnedSession,
 ) -> Result<axum::Json<SessionView>, ApiError> {
     let view = state.manager.cancel(session.id).await?;
-    audit::record(
-        state.manager.store(),
-        Actor::from(&session.caller),
-        "session.cancel",
-        Some(session.id.to_string()),
-        json!({}),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&session.caller),
+            "session.cancel",
+            Some(session.id.to_string()),
+            json!({}),
+        )
+        .await;
     Ok(axum::Json(view))
 }
 
@@ -189,14 +189,14 @@ pub(crate) async fn pause(
     session: OwnedSession,
 ) -> Result<axum::Json<SessionView>, ApiError> {
     let view = state.manager.pause(session.id).await?;
-    audit::record(
-        state.manager.store(),
-        Actor::from(&session.caller),
-        "session.pause",
-        Some(session.id.to_string()),
-        json!({}),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&session.caller),
+            "session.pause",
+            Some(session.id.to_string()),
+            json!({}),
+        )
+        .await;
     Ok(axum::Json(view))
 }
 
@@ -229,14 +229,14 @@ pub(crate) async fn resume(
     };
     req.validate()?;
     let view = state.manager.resume(session.id, req.budget).await?;
-    audit::record(
-        state.manager.store(),
-        Actor::from(&session.caller),
-        "session.resume",
-        Some(session.id.to_string()),
-        json!({ "budget": req.budget }),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&session.caller),
+            "session.resume",
+            Some(session.id.to_string()),
+            json!({ "budget": req.budget }),
+        )
+        .await;
     Ok(axum::Json(view))
 }
 
@@ -270,13 +270,13 @@ pub(crate) async fn rollback(
     Json(req): Json<agentd_protocol::RollbackRequest>,
 ) -> Result<axum::Json<SessionView>, ApiError> {
     let view = state.manager.rollback(session.id, req.turn).await?;
-    audit::record(
-        state.manager.store(),
-        Actor::from(&session.caller),
-        "session.rollback",
-        Some(session.id.to_string()),
-        json!({"turn": req.turn}),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&session.caller),
+            "session.rollback",
+            Some(session.id.to_string()),
+            json!({"turn": req.turn}),
+        )
+        .await;
     Ok(axum::Json(view))
 }

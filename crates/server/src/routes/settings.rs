@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::auth::accounts;
-use crate::auth::audit::{self, Actor};
+use crate::auth::audit::Actor;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -97,14 +97,14 @@ pub(crate) async fn put_settings(
         .store()
         .put_user_settings(state.vault.as_ref(), &caller.user_id, &document, now)
         .await?;
-    audit::record(
-        state.manager.store(),
-        Actor::from(&caller),
-        "settings.set",
-        Some(caller.user_id.clone()),
-        json!({"hook_events": hook_events(&req.settings)}),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&caller),
+            "settings.set",
+            Some(caller.user_id.clone()),
+            json!({"hook_events": hook_events(&req.settings)}),
+        )
+        .await;
     Ok(axum::Json(UserSettingsView {
         settings: probe,
         encrypted: state.vault.is_some(),

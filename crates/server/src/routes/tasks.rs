@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::auth::Caller;
-use crate::auth::audit::{self, Actor};
+use crate::auth::audit::Actor;
 use crate::error::ApiError;
 use crate::extract::{Json, OwnedSession, Query};
 use crate::routes::sessions::ListParams;
@@ -32,14 +32,14 @@ pub(crate) async fn create_task(
         .manager
         .create_task(req, Some(caller.user_id.clone()))
         .await?;
-    audit::record(
-        state.manager.store(),
-        Actor::from(&caller),
-        "task.create",
-        Some(task.id.to_string()),
-        json!({"repo": task.repo}),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&caller),
+            "task.create",
+            Some(task.id.to_string()),
+            json!({"repo": task.repo}),
+        )
+        .await;
     Ok((StatusCode::CREATED, axum::Json(task)))
 }
 
@@ -101,14 +101,14 @@ pub(crate) async fn cancel_task(
         .task_within(session.id, session.caller.reach())
         .await?;
     state.manager.cancel(task.id).await?;
-    audit::record(
-        state.manager.store(),
-        Actor::from(&session.caller),
-        "task.cancel",
-        Some(task.id.to_string()),
-        json!({}),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&session.caller),
+            "task.cancel",
+            Some(task.id.to_string()),
+            json!({}),
+        )
+        .await;
     Ok(axum::Json(
         state
             .manager

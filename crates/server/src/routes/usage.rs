@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use serde_json::json;
 
 use crate::auth::Caller;
-use crate::auth::audit::{self, Actor};
+use crate::auth::audit::Actor;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -78,13 +78,13 @@ pub(crate) async fn put_quotas(
         return Err(ApiError::not_found("user not found"));
     }
     let view = state.manager.set_quotas(&id, limits).await?;
-    audit::record(
-        state.manager.store(),
-        Actor::from(&caller),
-        "user.quotas",
-        Some(id),
-        json!({ "limits": limits }),
-    )
-    .await;
+    state
+        .audit(
+            Actor::from(&caller),
+            "user.quotas",
+            Some(id),
+            json!({ "limits": limits }),
+        )
+        .await;
     Ok(axum::Json(view))
 }

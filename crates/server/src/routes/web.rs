@@ -47,18 +47,18 @@ pub(crate) async fn create_web_session(
     }
     let user = password_login(&state, ip, &req.name, req.password).await?;
     let (session, set) = start(&state, &headers, &user).await?;
-    audit::record(
-        state.manager.store(),
-        Actor {
-            id: Some(user.id.clone()),
-            name: user.name.clone(),
-            ip,
-        },
-        "login.web",
-        None,
-        json!({"method": "password"}),
-    )
-    .await;
+    state
+        .audit(
+            Actor {
+                id: Some(user.id.clone()),
+                name: user.name.clone(),
+                ip,
+            },
+            "login.web",
+            None,
+            json!({"method": "password"}),
+        )
+        .await;
     Ok((AppendHeaders(set), axum::Json(session)).into_response())
 }
 

@@ -162,14 +162,7 @@ async fn record(state: &AppState, actor: Actor, delivery: &str, event: &str, han
         "outcome": handled.outcome, "note": handled.note,
     });
     let target = handled.task_id.map(|id| id.to_string());
-    audit::record(
-        state.manager.store(),
-        actor,
-        "webhook.github",
-        target,
-        detail,
-    )
-    .await;
+    state.audit(actor, "webhook.github", target, detail).await;
 }
 
 fn ack(delivery: String, event: String, handled: Handled) -> axum::Json<WebhookAck> {
