@@ -70,8 +70,8 @@ enum TokenCommand {
         /// read, write or admin (default: write, admin for admins).
         #[arg(long, value_parser = parse_scope)]
         scope: Option<Scope>,
-        /// Expire after this many days (default: never).
-        #[arg(long)]
+        /// Expire after this many days, 1 to 3650 (default: never).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(agentd_accounts::accounts::MAX_TOKEN_DAYS)))]
         expires_in_days: Option<u32>,
         /// A label for the token.
         #[arg(long, default_value = "cli")]

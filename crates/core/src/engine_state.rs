@@ -5,7 +5,8 @@
 //! is the only one that reads or writes that column.
 //!
 //! Every field has a serde default, so rows written by older versions (with
-//! fewer keys) load, and keys this version does not know are ignored.
+//! fewer keys) load; keys this version does not know (a newer version
+//! wrote them) are kept as they were, so a downgrade loses nothing.
 
 use agentd_protocol::PullRequestState;
 use agentd_protocol::event::TaskResult;
@@ -34,6 +35,9 @@ pub(crate) struct EngineState {
     /// The workspace cleanup removed this session's worktree.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) workspace_removed: bool,
+    /// Keys of a newer version, written back untouched.
+    #[serde(flatten)]
+    pub(crate) newer: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A session's settings document: sealed under the master key when the
@@ -65,14 +69,18 @@ impl EngineState {
     /// The state stored with `record`; an unreadable one (never written by
     /// agentd) counts as empty, with a warning.
     pub(crate) fn of(record: &SessionRecord) -> Self {
+        Self::read(record).unwrap_or_default()
+    }
+
+    fn read(record: &SessionRecord) -> Option<Self> {
         let Some(value) = &record.runtime_state else {
-            return Self::default();
+            return Some(Self::default());
         };
         match Self::deserialize(value) {
-            Ok(state) => state,
+            Ok(state) => Some(state),
             Err(e) => {
                 tracing::warn!(id = %record.id, error = %e, "the session's engine state is unreadable; ignoring it");
-                Self::default()
+                None
             }
         }
     }
@@ -86,9 +94,13 @@ impl EngineState {
         }
     }
 
-    /// Changes the state stored with `record`.
+    /// Changes the state stored with `record`. An unreadable state is left
+    /// as it is (logged), never replaced by a change to an empty one.
     pub(crate) fn update(record: &mut SessionRecord, change: impl FnOnce(&mut Self)) {
-        let mut state = Self::of(record);
+        let Some(mut state) = Self::read(record) else {
+            tracing::error!(id = %record.id, "not changing an unreadable engine state");
+            return;
+        };
         change(&mut state);
         state.put(record);
     }
@@ -196,8 +208,24 @@ mod tests {
     }
 
     #[test]
-    fn garbage_is_an_empty_state_not_a_failure() {
-        let state = EngineState::of(&record(json!("not an object")));
+    fn garbage_is_an_empty_state_and_is_never_overwritten() {
+        let mut row = record(json!({"workspace": "not a workspace", "task": 7}));
+        let state = EngineState::of(&row);
         assert!(state.workspace.is_none());
+        EngineState::update(&mut row, |s| s.workspace_removed = true);
+        assert_eq!(
+            row.runtime_state.unwrap(),
+            json!({"workspace": "not a workspace", "task": 7})
+        );
+    }
+
+    #[test]
+    fn keys_of_a_newer_version_survive_a_write() {
+        let mut row = record(json!({"claude_session_id": "c1", "runner": {"worker": "w7"}}));
+        EngineState::update(&mut row, |s| s.session_rules.push("Bash(ls)".into()));
+        assert_eq!(
+            row.runtime_state.unwrap(),
+            json!({"claude_session_id": "c1", "session_rules": ["Bash(ls)"], "runner": {"worker": "w7"}})
+        );
     }
 }

@@ -50,20 +50,16 @@ pub enum CoreError {
 impl CoreError {
     /// The message for whoever asked (an API caller, a GitHub comment): a
     /// database's own words can name tables and paths, so storage faults
-    /// are told in general terms (and logged in full here).
+    /// are told in general terms. Whoever answers logs the error in full.
     pub fn public_message(&self) -> String {
         match self {
-            Self::Store(e @ StoreError::Unavailable(_)) => {
-                tracing::warn!(error = %e, "database unavailable");
+            Self::Store(StoreError::Unavailable(_)) => {
                 "the server could not reach its database; try again".to_owned()
             }
             Self::Store(
                 e @ (StoreError::NotFound(_) | StoreError::Conflict(_) | StoreError::Invalid(_)),
             ) => e.to_string(),
-            Self::Store(e) => {
-                tracing::error!(error = %e, "storage error");
-                "the server hit an internal storage error (logged)".to_owned()
-            }
+            Self::Store(_) => "the server hit an internal storage error (logged)".to_owned(),
             other => other.to_string(),
         }
     }

@@ -98,6 +98,20 @@ impl From<CoreError> for ApiError {
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
+        match &e {
+            CoreError::Store(inner @ agentd_store::StoreError::Unavailable(_)) => {
+                tracing::warn!(error = %inner, "database unavailable while serving a request");
+            }
+            CoreError::Store(
+                agentd_store::StoreError::NotFound(_)
+                | agentd_store::StoreError::Conflict(_)
+                | agentd_store::StoreError::Invalid(_),
+            ) => {}
+            CoreError::Store(inner) => {
+                tracing::error!(error = %inner, "storage error while serving a request");
+            }
+            _ => {}
+        }
         let message = e.public_message();
         Self {
             status,

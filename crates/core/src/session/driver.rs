@@ -28,10 +28,14 @@ pub(crate) async fn drive(services: Arc<Services>, live: Arc<LiveSession>) {
 /// After a turn: a session that ended closes its MCP servers now; an idle
 /// one closes them once it has been idle for the configured time.
 async fn after_turn(services: &Services, live: &Arc<LiveSession>, status: Option<SessionStatus>) {
+    // No turn ran (its session could not be read): nothing changed.
+    let Some(status) = status else {
+        return;
+    };
     if live.runner().mcp().await.is_none() {
         return;
     }
-    if status != Some(SessionStatus::Idle) {
+    if status != SessionStatus::Idle {
         live.runner().close_mcp().await;
         return;
     }
