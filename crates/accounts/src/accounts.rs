@@ -26,6 +26,9 @@ pub enum AccountError {
     Conflict(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// Credentials that do not (or no longer) prove who is asking.
+    #[error("{0}")]
+    Unauthenticated(String),
     /// Not allowed in the state things are in (disabling yourself, …).
     #[error("{0}")]
     Refused(String),

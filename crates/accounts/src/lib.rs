@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod logins;
 pub mod secret;
 
 pub use accounts::AccountError;

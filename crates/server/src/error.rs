@@ -174,6 +174,7 @@ impl From<agentd_accounts::AccountError> for ApiError {
                 ErrorCode::Conflict,
                 format!("{what} already exists"),
             ),
+            AccountError::Unauthenticated(m) => ApiError::unauthorized(m),
             AccountError::Refused(m) => ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
             AccountError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             AccountError::Store(e) => ApiError::from(e),

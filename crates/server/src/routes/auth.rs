@@ -2,16 +2,18 @@
 //! refresh, logout, who-am-I and single-use tickets for event streams.
 
 use agentd_protocol::{ErrorBody, LoginRequest, Me, RefreshRequest, Scope, Ticket, TokenPair};
-use agentd_store::{Store, TokenKind, UserRecord};
+use agentd_store::{TokenKind, UserRecord};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
+use agentd_accounts::logins::{self, LoginLifetimes, LoginPair};
+
 use crate::auth::accounts::{self, NewToken};
-use crate::auth::audit::{self, Actor};
+use crate::auth::audit::Actor;
 use crate::auth::login::password_login;
-use crate::auth::{Caller, ClientIp, secret};
+use crate::auth::{Caller, ClientIp};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -30,62 +32,41 @@ pub(crate) async fn login(
     ClientIp(ip): ClientIp,
     Json(req): Json<LoginRequest>,
 ) -> Result<axum::Json<TokenPair>, ApiError> {
-    let store = state.manager.store();
     let user = password_login(&state, ip, &req.name, req.password).await?;
-    let user = &user;
     let family = agentd_protocol::ids::prefixed_id("login");
-    let pair = issue_pair(&state, store, user, family).await?;
+    let pair = logins::issue_pair(state.manager.store(), &user, lifetimes(&state), family).await?;
     let actor = Actor {
         id: Some(user.id.clone()),
         name: user.name.clone(),
         ip,
     };
-    audit::record(store, actor, "login.success", None, json!({})).await;
-    Ok(axum::Json(pair))
+    state.audit(actor, "login.success", None, json!({})).await;
+    Ok(axum::Json(token_pair(&user, pair)))
 }
 
-/// A new access + refresh pair. `family` names the login: a refresh keeps
-/// it, so replaying a used refresh token can end every pair descended from
-/// the same login.
-async fn issue_pair(
-    state: &AppState,
-    store: &Store,
-    user: &UserRecord,
-    family: String,
-) -> Result<TokenPair, ApiError> {
-    let config = &state.auth.config;
-    let (access, access_rec) = accounts::issue_token(
-        store,
-        user,
-        NewToken {
-            kind: TokenKind::Access,
-            name: "login",
-            scope: user.role.max_scope(),
-            ttl: Some(config.access_ttl),
-            family: Some(family.clone()),
-        },
-    )
-    .await?;
-    let (refresh, refresh_rec) = accounts::issue_token(
-        store,
-        user,
-        NewToken {
-            kind: TokenKind::Refresh,
-            name: "login",
-            scope: user.role.max_scope(),
-            ttl: Some(config.refresh_ttl),
-            family: Some(family),
-        },
-    )
-    .await?;
-    Ok(TokenPair {
-        access_token: access,
-        access_expires_at: access_rec.expires_at.unwrap_or(access_rec.created_at),
-        refresh_token: refresh,
-        refresh_expires_at: refresh_rec.expires_at.unwrap_or(refresh_rec.created_at),
+/// The API's view of a login's tokens.
+fn token_pair(user: &UserRecord, pair: LoginPair) -> TokenPair {
+    TokenPair {
+        access_token: pair.access,
+        access_expires_at: pair
+            .access_record
+            .expires_at
+            .unwrap_or(pair.access_record.created_at),
+        refresh_token: pair.refresh,
+        refresh_expires_at: pair
+            .refresh_record
+            .expires_at
+            .unwrap_or(pair.refresh_record.created_at),
         token_type: "Bearer".to_owned(),
         user: user.view(),
-    })
+    }
+}
+
+fn lifetimes(state: &AppState) -> LoginLifetimes {
+    LoginLifetimes {
+        access: state.auth.config.access_ttl,
+        refresh: state.auth.config.refresh_ttl,
+    }
 }
 
 /// Trade a refresh token for a new pair. Each refresh token works once; the
@@ -101,41 +82,14 @@ pub(crate) async fn refresh(
     ClientIp(ip): ClientIp,
     Json(req): Json<RefreshRequest>,
 ) -> Result<axum::Json<TokenPair>, ApiError> {
-    let store = state.manager.store();
-    let now = accounts::now();
-    let hash = secret::hash_token(&req.refresh_token);
-    let Some(token) = store.consume_token(&hash, TokenKind::Refresh, now).await? else {
-        // A used refresh token presented again means it leaked: end the
-        // whole login.
-        if let Some(old) = store.token_by_hash(&hash).await?
-            && old.kind == TokenKind::Refresh
-            && let Some(family) = &old.family
-        {
-            store.revoke_family(family, now).await?;
-        }
-        return Err(ApiError::unauthorized(
-            "the refresh token is invalid, used or expired",
-        ));
-    };
-    let family = token
-        .family
-        .clone()
-        .unwrap_or_else(|| agentd_protocol::ids::prefixed_id("login"));
-    // The old access token ends with the refresh token it came with.
-    store.revoke_family(&family, now).await?;
-    let user = store
-        .get_user(&token.user_id)
-        .await?
-        .filter(|u| u.disabled_at.is_none())
-        .ok_or_else(|| ApiError::unauthorized("the refresh token is invalid, used or expired"))?;
-    let pair = issue_pair(&state, store, &user, family).await?;
-    let actor = Actor {
-        id: Some(user.id.clone()),
-        name: user.name.clone(),
+    let (user, pair) = logins::refresh(
+        state.manager.store(),
+        &req.refresh_token,
+        lifetimes(&state),
         ip,
-    };
-    audit::record(store, actor, "login.refresh", None, json!({})).await;
-    Ok(axum::Json(pair))
+    )
+    .await?;
+    Ok(axum::Json(token_pair(&user, pair)))
 }
 
 /// Revoke the presented token (and, for a login, its refresh token; for a
@@ -150,24 +104,14 @@ pub(crate) async fn logout(
     headers: HeaderMap,
     caller: Caller,
 ) -> Result<Response, ApiError> {
-    let store = state.manager.store();
-    let now = accounts::now();
-    match &caller.family {
-        Some(family) => {
-            store.revoke_family(family, now).await?;
-        }
-        None => {
-            store.revoke_token(&caller.token_id, now).await?;
-        }
-    }
-    audit::record(
-        store,
+    logins::logout(
+        state.manager.store(),
         Actor::from(&caller),
-        "logout",
-        Some(caller.token_id.clone()),
-        json!({"kind": caller.kind.as_str()}),
+        &caller.token_id,
+        caller.family.as_deref(),
+        caller.kind,
     )
-    .await;
+    .await?;
     Ok(crate::routes::web::no_content_ending(
         &state, &headers, &caller,
     ))

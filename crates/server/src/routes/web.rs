@@ -10,7 +10,9 @@ use axum::response::{AppendHeaders, IntoResponse, Response};
 use serde_json::json;
 
 use crate::auth::accounts::{self, NewToken};
-use crate::auth::audit::{self, Actor};
+use agentd_accounts::logins;
+
+use crate::auth::audit::Actor;
 use crate::auth::login::password_login;
 use crate::auth::{Caller, ClientIp, cookies, secret};
 use crate::error::ApiError;
@@ -102,27 +104,7 @@ pub(crate) async fn logout_all(
     headers: HeaderMap,
     caller: Caller,
 ) -> Result<Response, ApiError> {
-    let store = state.manager.store();
-    let revoked = store
-        .revoke_user_tokens(
-            &caller.user_id,
-            &[
-                TokenKind::Web,
-                TokenKind::Access,
-                TokenKind::Refresh,
-                TokenKind::Ticket,
-            ],
-            accounts::now(),
-        )
-        .await?;
-    audit::record(
-        store,
-        Actor::from(&caller),
-        "logout.all",
-        Some(caller.user_id.clone()),
-        json!({"revoked": revoked}),
-    )
-    .await;
+    logins::logout_all(state.manager.store(), Actor::from(&caller), &caller.user_id).await?;
     Ok(no_content_ending(&state, &headers, &caller))
 }
 
