@@ -6,12 +6,9 @@
 //! the process dies. Events that belong with the change (a turn's start or
 //! end) and rows that change with it go into the same transaction.
 
-use agentd_protocol::EventData;
-use agentd_protocol::event::StatusChanged;
 use agentd_store::SessionRecord;
 
 use crate::error::CoreError;
-use crate::event_log::now_ms;
 use crate::services::Services;
 use crate::turn::StatusCommit;
 
@@ -23,21 +20,7 @@ impl StatusCommit {
         services: &Services,
         record: &mut SessionRecord,
     ) -> Result<(), CoreError> {
-        let Self {
-            status,
-            reason,
-            before,
-            after,
-            mut writes,
-        } = self;
-        let mut row = record.clone();
-        row.status = status;
-        row.status_reason = reason.clone();
-        row.updated_at = now_ms();
-        let mut events = before;
-        events.push(EventData::SessionStatus(StatusChanged { status, reason }));
-        events.extend(after);
-        writes.sessions.push(row.clone());
+        let (events, writes, row) = self.prepare(record);
         services.log.commit(record.id, events, writes).await?;
         *record = row;
         Ok(())

@@ -144,4 +144,31 @@ impl StatusCommit {
             writes: BatchWrites::default(),
         }
     }
+
+    /// What the change writes, from the row as the caller has it: the
+    /// events in order (`before`, the status, `after`), the writes with the
+    /// new row among them, and that row. A host commits them together.
+    pub(crate) fn prepare(
+        self,
+        record: &SessionRecord,
+    ) -> (Vec<EventData>, BatchWrites, SessionRecord) {
+        let Self {
+            status,
+            reason,
+            before,
+            after,
+            mut writes,
+        } = self;
+        let mut row = record.clone();
+        row.status = status;
+        row.status_reason = reason.clone();
+        row.updated_at = crate::event_log::now_ms();
+        let mut events = before;
+        events.push(EventData::SessionStatus(
+            agentd_protocol::event::StatusChanged { status, reason },
+        ));
+        events.extend(after);
+        writes.sessions.push(row.clone());
+        (events, writes, row)
+    }
 }

@@ -62,22 +62,9 @@ impl RecordingHost {
     }
 
     fn status(&self, record: &mut SessionRecord, change: StatusCommit) {
-        let StatusCommit {
-            status,
-            reason,
-            before,
-            after,
-            writes,
-        } = change;
-        record.status = status;
-        record.status_reason = reason.clone();
-        let mut events = before;
-        events.push(EventData::SessionStatus(
-            agentd_protocol::event::StatusChanged { status, reason },
-        ));
-        events.extend(after);
+        let (events, writes, row) = change.prepare(record);
+        *record = row;
         self.write(events, writes);
-        *self.record.lock().unwrap() = record.clone();
     }
 }
 
